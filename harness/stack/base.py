@@ -1,0 +1,191 @@
+"""What every substrate offers, and the small capability Protocols faults ask for.
+
+A substrate (``local``: processes in network namespaces; ``docker``: compose + Docker SDK) brings
+a :class:`~harness.topology.Topology` up and down. Faults check capabilities with
+``isinstance(stack, Pausable)`` and raise :class:`~harness.errors.UnsupportedFault` naming the
+capability and the substrates that have it (:data:`CAPABILITY_SUBSTRATES`).
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from harness.topology import Endpoint, Topology
+
+__all__ = [
+    "CAPABILITY_SUBSTRATES",
+    "Killable",
+    "NetworkFaults",
+    "Pausable",
+    "ProviderControl",
+    "Proxied",
+    "QdrantCluster",
+    "ServiceStatus",
+    "Stack",
+    "StackStatus",
+    "ZoneIsolatable",
+]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServiceStatus:
+    name: str
+    kind: str
+    zone: str
+    address: str
+    role: str  # dynamic role where it has one ("master", "replica"), else the kind
+    pid: int | None
+    health: str  # "up" | "down" | "paused" | "stopped" | "unknown"
+    detail: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "kind": self.kind, "zone": self.zone, "address": self.address,
+                "role": self.role, "pid": self.pid, "health": self.health, "detail": self.detail}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StackStatus:
+    run_id: str
+    substrate: str
+    vector_mode: str
+    zone_isolation: bool
+    front_door: str
+    api_key: str
+    state_dir: str
+    services: tuple[ServiceStatus, ...]
+    notes: tuple[str, ...] = field(default=())  # e.g. why the vector tier is embedded
+
+    @property
+    def healthy(self) -> bool:
+        return all(s.health == "up" for s in self.services)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id, "substrate": self.substrate, "vector_mode": self.vector_mode,
+            "zone_isolation": self.zone_isolation, "front_door": self.front_door,
+            "api_key": self.api_key, "state_dir": self.state_dir, "healthy": self.healthy,
+            "notes": list(self.notes), "services": [s.to_json() for s in self.services],
+        }
+
+
+@runtime_checkable
+class Stack(Protocol):
+    """A running reference stack. Use the substrate's context manager to bring one up."""
+
+    name: str  # substrate name: "local" | "docker"
+    topology: Topology
+    state_dir: Path
+    knobs: Mapping[str, Any]
+
+    def status(self) -> StackStatus: ...
+
+    def roles(self, role: str) -> Sequence[str]:
+        """Services holding a dynamic role now (``redis-master`` asks Sentinel)."""
+        ...
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        """Block until the stack is fully ready (raises StackError with log tails)."""
+        ...
+
+    def heal_all(self) -> list[str]:
+        """Undo every fault of ours: returns what was done (empty when nothing was needed)."""
+        ...
+
+    def reachable(self, src: str, dst: Endpoint, timeout: float = 1.0) -> bool:
+        """Whether a TCP connect from place ``src`` (zone, 'edge', 'external') to ``dst`` works."""
+        ...
+
+    def log_tail(self, service: str, lines: int = 20) -> list[str]: ...
+
+    def down(self) -> None: ...
+
+
+@runtime_checkable
+class Killable(Protocol):
+    def kill(self, service: str, sig: int = signal.SIGKILL) -> None: ...
+
+    def start(self, service: str) -> None:
+        """(Re)start a stopped service with its original configuration."""
+        ...
+
+    def is_running(self, service: str) -> bool: ...
+
+    def pid(self, service: str) -> int | None: ...
+
+
+@runtime_checkable
+class Pausable(Protocol):
+    def pause(self, service: str) -> None: ...
+
+    def resume(self, service: str) -> None: ...
+
+    def is_paused(self, service: str) -> bool: ...
+
+
+@runtime_checkable
+class ZoneIsolatable(Protocol):
+    def isolate_zone(self, zone: str) -> None:
+        """Cut the zone from the edge and the other zones; its processes keep running."""
+        ...
+
+    def rejoin_zone(self, zone: str) -> None: ...
+
+    def is_isolated(self, zone: str) -> bool: ...
+
+
+@runtime_checkable
+class NetworkFaults(Protocol):
+    def partition(self, side_a: Sequence[str], side_b: Sequence[str]) -> str:
+        """Drop traffic between two groups of places; returns a handle for heal_partition."""
+        ...
+
+    def heal_partition(self, handle: str) -> None: ...
+
+    def packet_loss(self, place: str, rate: float) -> str:
+        """Drop a fraction of the place's packets; returns a handle for clear_packet_loss."""
+        ...
+
+    def clear_packet_loss(self, handle: str) -> None: ...
+
+
+@runtime_checkable
+class Proxied(Protocol):
+    """Toxiproxy in front of dependencies."""
+
+    toxiproxy_url: str  # API base URL, e.g. http://10.213.7.1:8474
+
+    def proxies(self) -> Mapping[str, str]:
+        """Proxy name -> what it fronts (e.g. 'provider-primary' -> 'provider-primary')."""
+        ...
+
+
+@runtime_checkable
+class ProviderControl(Protocol):
+    def provider_control(self, provider: str) -> tuple[str, str]:
+        """(control API base URL, bearer token) of the simulator ``primary`` or ``fallback``."""
+        ...
+
+
+@runtime_checkable
+class QdrantCluster(Protocol):
+    """Present only when the vector tier runs as a real 3-node Qdrant cluster."""
+
+    qdrant_collection: str
+
+    def qdrant_url(self, service: str) -> str: ...
+
+
+#: capability -> substrates that offer it (for UnsupportedFault messages)
+CAPABILITY_SUBSTRATES: Mapping[str, tuple[str, ...]] = {
+    "Killable": ("local", "docker"),
+    "Pausable": ("local", "docker"),
+    "ZoneIsolatable": ("local (root, network namespaces)", "docker"),
+    "NetworkFaults": ("local (root, network namespaces)",),
+    "Proxied": ("local", "docker"),
+    "ProviderControl": ("local", "docker"),
+    "QdrantCluster": ("local with a qdrant binary on PATH or in QDRANT_BIN", "docker"),
+}
