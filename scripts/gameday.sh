@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Set everything up (idempotent) and run the default game day on the local, embedded-default
+# stack. The last line printed is the path of the game-day HTML report.
+# Extra arguments go to `chaos-harness gameday`, e.g. `scripts/gameday.sh --report-dir /tmp/r`.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+"$ROOT/scripts/setup.sh"
+exec "$ROOT/.venv/bin/python" -m harness gameday "$ROOT/experiments/gameday.yaml" "$@"
