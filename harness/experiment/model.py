@@ -1,0 +1,259 @@
+"""The experiment model: what a YAML experiment file says, as frozen, validated values.
+
+The same model is built from YAML (:func:`harness.experiment.loader.load_experiment`) or in
+Python (``Experiment(name=..., hypothesis=..., method=[FaultStep(...)])``). Structure is checked
+by pydantic; meaning (knob names and values, fault names, targets and parameters, the schedule)
+by :meth:`Experiment.check`, which raises :class:`~harness.errors.ConfigError` with the field
+path (``method[1].params.rate``), the bad value and what is allowed. Nothing here starts anything.
+
+Durations are seconds: a number, or a string ``"500ms"``, ``"30s"``, ``"5m"``, ``"1h"``.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+import annotated_types
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    WithJsonSchema,
+)
+
+from harness.errors import ConfigError
+
+__all__ = [
+    "SLO",
+    "Duration",
+    "Experiment",
+    "FaultStep",
+    "LoadSpec",
+    "MixSpec",
+    "ScheduledFault",
+    "StackSpec",
+    "SteadyState",
+    "StopCondition",
+]
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
+_UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
+_NAME = r"^[a-z0-9][a-z0-9._-]{0,79}$"
+
+
+def _to_seconds(value: Any) -> Any:
+    """``30``, ``2.5``, ``"500ms"``, ``"30s"``, ``"5m"`` -> seconds; anything else unchanged."""
+    if isinstance(value, bool):
+        return value  # rejected by the float validator with a clear message
+    if isinstance(value, str):
+        m = _DURATION.match(value)
+        if not m:
+            raise ValueError("a duration is a number of seconds or a string like '500ms', "
+                             "'30s', '5m', '1h'")
+        return float(m[1]) * _UNIT[m[2]]
+    return value
+
+
+Duration = Annotated[
+    float,
+    annotated_types.Ge(0),
+    annotated_types.Le(7 * 24 * 3600),
+    BeforeValidator(_to_seconds),
+    WithJsonSchema({
+        "anyOf": [{"type": "number", "minimum": 0},
+                  {"type": "string", "pattern": _DURATION.pattern}],
+        "description": "seconds, or a string such as '500ms', '30s', '5m', '1h'",
+    }),
+]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=False,
+                              validate_default=True, str_strip_whitespace=True)
+
+
+class SLO(_Frozen):
+    """One service-level objective the run is judged against."""
+
+    name: str = Field(default="availability", pattern=_NAME)
+    objective: float = Field(default=0.9999, gt=0, lt=1, allow_inf_nan=False,
+                             description="fraction of good requests, e.g. 0.9999")
+    latency_threshold_ms: float | None = Field(
+        default=2000.0, gt=0, le=600_000, allow_inf_nan=False,
+        description="a 2xx slower than this (from the intended send time) is bad; null = any")
+    degraded_is_good: StrictBool = Field(
+        default=True, description="whether an answer marked degraded counts as good")
+
+
+class SteadyState(_Frozen):
+    """Measured after warm-up and before the method; if any SLO FAILs here the run is
+    INCONCLUSIVE and the method is skipped (the system was not healthy to begin with)."""
+
+    duration: Duration = 10.0
+    slos: tuple[SLO, ...] = Field(default=(SLO(),), min_length=1, max_length=8)
+
+
+class MixSpec(_Frozen):
+    """Which questions the load asks (``RequestMix.from_questions``)."""
+
+    questions: str | None = Field(
+        default=None, description="path to a questions file; default: the fixture corpus")
+    repeat: Literal["zipf", "uniform", "none"] = "zipf"
+    zipf_s: float = Field(default=1.1, gt=0, le=10, allow_inf_nan=False)
+
+
+class LoadSpec(_Frozen):
+    """Open-loop load through the front door for the whole run."""
+
+    generator: Literal["openloop", "locust"] = "openloop"
+    rate: float = Field(default=100.0, gt=0, le=20_000, allow_inf_nan=False,
+                        description="requests per second (intended)")
+    arrivals: Literal["poisson", "constant"] = "poisson"
+    duration: Duration | None = Field(
+        default=None, description="length of each trial's method phase; default: the end of "
+                                  "the last fault plus the recovery wait")
+    warmup: Duration = 5.0
+    timeout: Duration = Field(default=10.0, gt=0)
+    mix: MixSpec = MixSpec()
+
+
+class StackSpec(_Frozen):
+    """Substrate-independent stack settings."""
+
+    knobs: dict[str, Any] = Field(
+        default_factory=dict, description="knob overrides, e.g. {'haproxy.retries': 0}")
+    ready_timeout: Duration = 90.0
+
+
+class FaultStep(_Frozen):
+    """One fault of the method, on the schedule relative to the start of the method phase."""
+
+    name: str = Field(description="a fault from `chaos-harness fault list`")
+    target: str | None = Field(default=None, description="selector: 'all', 'zone=az-b', "
+                                                         "'service=app-az-a', 'role=redis-master'")
+    params: dict[str, Any] = Field(default_factory=dict)
+    start: Duration = 0.0
+    start_jitter: Duration = Field(
+        default=0.0, description="the start is drawn uniformly from [start, start+jitter] "
+                                 "with the run's seed, so a seeded run replays it exactly")
+    duration: Duration = Field(gt=0)
+
+
+class StopCondition(_Frozen):
+    """Abort the method and heal when the bad fraction over a sliding window exceeds a limit."""
+
+    max_bad_fraction: float = Field(gt=0, le=1, allow_inf_nan=False)
+    window: Duration = Field(default=5.0, gt=0)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ScheduledFault:
+    """A fault step with its start drawn for one trial (seconds from the method start)."""
+
+    index: int
+    step: FaultStep
+    start_s: float
+    end_s: float
+
+    @property
+    def fault_id(self) -> str:
+        return f"f{self.index}-{self.step.name}"
+
+
+class Experiment(_Frozen):
+    """A whole experiment. See docs/experiments.md for the format reference."""
+
+    name: str = Field(pattern=_NAME)
+    description: str = ""
+    hypothesis: str = Field(min_length=1, description="what we expect, in words")
+    tags: tuple[str, ...] = ()
+    stack: StackSpec = StackSpec()
+    load: LoadSpec = LoadSpec()
+    steady_state: SteadyState = SteadyState()
+    method: tuple[FaultStep, ...] = Field(default=(), max_length=32)
+    stop_conditions: tuple[StopCondition, ...] = Field(default=(), max_length=8)
+    trials: StrictInt = Field(default=1, ge=1, le=100)
+    seed: StrictInt | None = Field(default=None, ge=0, lt=2**63,
+                                   description="null: drawn at run time and recorded")
+    confidence: float = Field(default=0.95, ge=0.5, le=0.9999, allow_inf_nan=False)
+    recovery: Duration = Field(default=10.0, description="wait after the last fault is "
+                                                        "reverted, inside each trial")
+
+    # -- derived ------------------------------------------------------------------------
+    @property
+    def method_end_s(self) -> float:
+        """Latest possible end of any fault, relative to the method start."""
+        return max((f.start + f.start_jitter + f.duration for f in self.method), default=0.0)
+
+    @property
+    def trial_s(self) -> float:
+        """Length of one trial's method phase including the recovery wait."""
+        if self.load.duration is not None:
+            return self.load.duration
+        return self.method_end_s + self.recovery
+
+    @property
+    def planned_s(self) -> float:
+        """Planned wall time of the whole run, excluding stack start-up."""
+        return self.load.warmup + self.steady_state.duration + self.trials * self.trial_s
+
+    @property
+    def planned_requests(self) -> int:
+        """Requests sent inside the analysed window (steady state excluded)."""
+        return int(self.load.rate * self.trials * self.trial_s)
+
+    def schedule(self, seed: int, trial: int) -> tuple[ScheduledFault, ...]:
+        """The fault schedule of one trial: the same (seed, trial) gives the same schedule."""
+        rng = random.Random(f"{seed}:{trial}:{self.name}")
+        out = []
+        for i, step in enumerate(self.method):
+            start = step.start + (rng.uniform(0, step.start_jitter) if step.start_jitter else 0)
+            out.append(ScheduledFault(index=i, step=step, start_s=round(start, 6),
+                                      end_s=round(start + step.duration, 6)))
+        return tuple(sorted(out, key=lambda s: (s.start_s, s.index)))
+
+    def with_overrides(self, *, knobs: Mapping[str, Any] | None = None, seed: int | None = None,
+                       trials: int | None = None, rate: float | None = None,
+                       duration_scale: float | None = None) -> Experiment:
+        """A copy with CLI overrides applied and re-checked."""
+        data = self.model_dump()
+        if knobs:
+            data["stack"]["knobs"] = {**data["stack"]["knobs"], **dict(knobs)}
+        if seed is not None:
+            data["seed"] = seed
+        if trials is not None:
+            data["trials"] = trials
+        if rate is not None:
+            data["load"]["rate"] = rate
+        if duration_scale is not None:
+            _scale(data, duration_scale)
+        exp = Experiment.model_validate(data)
+        exp.check()
+        return exp
+
+    def check(self, *, file: str | None = None) -> None:
+        """Meaning checks beyond structure; ConfigError naming the field on the first problem."""
+        from harness.experiment.checks import check_experiment
+
+        check_experiment(self, file=file)
+
+
+def _scale(data: dict[str, Any], k: float) -> None:
+    """Shrink every time in the plan by ``k`` (the ``--quick`` mode)."""
+    load = data["load"]
+    load["warmup"] *= k
+    if load["duration"] is not None:
+        load["duration"] *= k
+    data["steady_state"]["duration"] *= k
+    data["recovery"] *= k
+    for step in data["method"]:
+        step["start"] *= k
+        step["start_jitter"] *= k
+        step["duration"] *= k

@@ -1,0 +1,201 @@
+"""pytest plugin (entry point ``pytest11``): chaos experiments as tests.
+
+* marker ``chaos`` (registered here too, so the plugin works in any project);
+* options, in the group ``chaos-harness``: ``--chaos-substrate``, ``--chaos-report-dir``,
+  ``--chaos-seed``, ``--chaos-collect-experiments``;
+* fixture ``chaos_stack`` (session): one running stack for the whole session, torn down at the
+  end (also on Ctrl-C); skipped with the reason when the substrate cannot run here;
+* fixture ``run_experiment`` (function): ``run_experiment("experiments/x.yaml")`` or
+  ``run_experiment(Experiment(...), trials=2)`` -> :class:`~harness.experiment.runner.
+  ExperimentResult`; key figures go into the JUnit XML through ``record_property``;
+* with ``--chaos-collect-experiments``, experiment YAML files are collected as test items: FAIL
+  fails the item, INCONCLUSIVE and unsupported experiments are skipped with the reason.
+
+An experiment that overrides knobs gets its own stack (knobs are fixed when a stack starts);
+others share ``chaos_stack``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from harness.experiment.model import Experiment
+    from harness.experiment.runner import ExperimentResult
+
+__all__ = ["chaos_stack", "run_experiment"]
+
+_GROUP = "chaos-harness"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup(_GROUP, "chaos-harness: chaos experiments against a real stack")
+    group.addoption("--chaos-substrate", default="local", metavar="NAME",
+                    help="substrate for chaos_stack and experiments (local | docker); "
+                         "default: local")
+    group.addoption("--chaos-report-dir", default="reports", metavar="DIR",
+                    help="where run reports are written (reports/<run-id>/); default: reports")
+    group.addoption("--chaos-seed", type=int, default=None, metavar="N",
+                    help="seed for every experiment (default: the file's seed, else random)")
+    group.addoption("--chaos-collect-experiments", action="store_true", default=False,
+                    help="collect experiment YAML files (*.yaml with a 'method' or "
+                         "'hypothesis', not gameday*) as test items")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "chaos: runs whole experiments against a real stack (pytest -m chaos)")
+    sub = config.getoption("--chaos-substrate", default="local")
+    if sub not in ("local", "docker"):
+        raise pytest.UsageError(f"--chaos-substrate: unknown substrate {sub!r}; "
+                                f"use 'local' or 'docker'")
+
+
+def _substrate_or_skip(config: pytest.Config) -> str:
+    from harness.stack import available_substrates
+
+    name: str = config.getoption("--chaos-substrate")
+    reason = available_substrates().get(name, f"unknown substrate {name!r}")
+    if reason is not None:
+        pytest.skip(f"substrate {name!r} cannot run here: {reason}")
+    return name
+
+
+class _SharedStack:
+    """The session's one default-knob stack, opened on first use and closed at exit."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self._config = config
+        self._exit = ExitStack()
+        self._stack: Any = None
+        config.add_cleanup(self.close)
+
+    def get(self) -> Any:
+        if self._stack is None:
+            from harness.stack import open_stack
+
+            substrate = _substrate_or_skip(self._config)
+            self._stack = self._exit.enter_context(open_stack(substrate=substrate))
+        return self._stack
+
+    def close(self) -> None:
+        self._stack = None
+        self._exit.close()
+
+
+_SHARED = pytest.StashKey[_SharedStack]()
+
+
+def _shared(config: pytest.Config) -> _SharedStack:
+    if _SHARED not in config.stash:
+        config.stash[_SHARED] = _SharedStack(config)
+    return config.stash[_SHARED]
+
+
+@pytest.fixture(scope="session")
+def chaos_stack(request: pytest.FixtureRequest) -> Any:
+    """One running stack (default knobs) shared by the session's chaos tests and collected
+    experiment files; torn down when the session ends (also on Ctrl-C)."""
+    return _shared(request.config).get()
+
+
+def _result_properties(record: Callable[[str, object], None], result: ExperimentResult) -> None:
+    from harness.report import junit_properties
+
+    for key, value in junit_properties(result.report).items():
+        record(f"chaos.{key}", value)
+    record("chaos.report", str(result.files.json))
+
+
+def _execute(config: pytest.Config, experiment: str | Path | Experiment, overrides: dict[str, Any]
+             ) -> ExperimentResult:
+    from harness.experiment.loader import load_experiment
+    from harness.experiment.runner import run_experiment as run
+
+    exp = load_experiment(experiment) if isinstance(experiment, str | Path) else experiment
+    file = str(experiment) if isinstance(experiment, str | Path) else None
+    seed = overrides.pop("seed", config.getoption("--chaos-seed"))
+    knobs = overrides.pop("knobs", None)
+    if seed is not None or knobs or overrides:
+        exp = exp.with_overrides(seed=seed, knobs=knobs, **overrides)
+    substrate = _substrate_or_skip(config)
+    stack = None if exp.stack.knobs else _shared(config).get()
+    return run(exp, file=file, stack=stack, substrate=substrate,
+               report_dir=config.getoption("--chaos-report-dir"))
+
+
+@pytest.fixture
+def run_experiment(request: pytest.FixtureRequest, record_property: Callable[[str, object], None]
+                   ) -> Callable[..., ExperimentResult]:
+    """``run_experiment(path_or_model, *, seed=, knobs=, trials=, rate=, duration_scale=)``."""
+
+    def _run(experiment: str | Path | Experiment, **overrides: Any) -> ExperimentResult:
+        result = _execute(request.config, experiment, dict(overrides))
+        _result_properties(record_property, result)
+        return result
+
+    return _run
+
+
+# -- experiment files as test items --------------------------------------------------------------
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    if not parent.config.getoption("--chaos-collect-experiments"):
+        return None
+    if file_path.suffix not in (".yaml", ".yml") or file_path.name.startswith("gameday"):
+        return None
+    head = file_path.read_text(encoding="utf-8", errors="replace")[:20_000]
+    if "hypothesis:" not in head:
+        return None
+    return ExperimentFile.from_parent(parent, path=file_path)
+
+
+class ExperimentFile(pytest.File):
+    def collect(self) -> Iterator[pytest.Item]:
+        item = ExperimentItem.from_parent(self, name=self.path.stem)
+        item.add_marker(pytest.mark.chaos)
+        yield item
+
+
+class ExperimentItem(pytest.Item):
+    def runtest(self) -> None:
+        from harness.experiment.loader import load_experiment
+
+        exp = load_experiment(self.path)  # ConfigError -> reported by repr_failure
+        result = _execute(self.config, exp, {})
+        for key, value in self._props(result):
+            self.user_properties.append((key, value))
+        if result.skipped:
+            pytest.skip(f"{exp.name}: {result.skipped}")
+        if result.verdict == "INCONCLUSIVE":
+            pytest.skip(f"{exp.name}: INCONCLUSIVE: {'; '.join(result.reasons)} "
+                        f"(report: {result.files.html})")
+        if result.verdict == "FAIL":
+            raise ExperimentFailed(exp.name, result)
+
+    @staticmethod
+    def _props(result: ExperimentResult) -> list[tuple[str, str]]:
+        from harness.report import junit_properties
+
+        return [(f"chaos.{k}", v) for k, v in junit_properties(result.report).items()]
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException],
+                     style: Any = None) -> str:
+        from harness.errors import HarnessError
+
+        if isinstance(excinfo.value, ExperimentFailed | HarnessError):
+            return str(excinfo.value)
+        return str(super().repr_failure(excinfo))
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, 0, f"experiment: {self.name}"
+
+
+class ExperimentFailed(Exception):
+    def __init__(self, name: str, result: ExperimentResult) -> None:
+        reasons = "\n  ".join(result.reasons) or "see the report"
+        super().__init__(f"experiment {name!r}: FAIL\n  {reasons}\n  report: {result.files.html}")
