@@ -1,0 +1,31 @@
+"""The gate's table (rich): every rule, its measured value, its limit and its result."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from harness.gate.result import GateResult, Outcome
+
+__all__ = ["render_table"]
+
+STYLES = {Outcome.PASS: "green", Outcome.FAIL: "bold red", Outcome.INCONCLUSIVE: "yellow",
+          Outcome.SKIP: "dim"}
+
+
+def render_table(result: GateResult, console: Console) -> None:
+    table = Table(title=f"gate: policy {result.policy}", show_lines=False)
+    table.add_column("report", no_wrap=True)
+    for col in ("rule", "subject", "measured", "limit", "result", "detail"):
+        table.add_column(col, overflow="fold")
+    for r in result.rules:
+        shown = str(r.outcome)
+        if r.raw is not r.outcome:
+            shown = f"{r.raw}->{r.outcome}"
+        table.add_row(r.report, r.rule, r.subject, r.measured, r.limit,
+                      f"[{STYLES[r.outcome]}]{shown}[/]", r.detail)
+    console.print(table)
+    c = result.counts()
+    console.print(f"[{STYLES[result.outcome]}]gate {result.outcome}[/] "
+                  f"({c['PASS']} pass, {c['FAIL']} fail, {c['INCONCLUSIVE']} inconclusive, "
+                  f"{c['SKIP']} skipped; exit {result.exit_code})")

@@ -1,0 +1,94 @@
+"""What the gate decided: one row per rule and report, and the overall outcome and exit code."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+__all__ = ["GateResult", "Outcome", "RuleResult", "apply_inconclusive"]
+
+
+class Outcome(StrEnum):
+    PASS = "PASS"
+    FAIL = "FAIL"
+    INCONCLUSIVE = "INCONCLUSIVE"
+    SKIP = "SKIP"  # the rule did not apply (e.g. no history yet); never changes the outcome
+
+
+#: exit codes, consistent with harness.cli.EXIT (ok 0, fail 1, inconclusive 2)
+EXIT_CODES = {Outcome.PASS: 0, Outcome.SKIP: 0, Outcome.FAIL: 1, Outcome.INCONCLUSIVE: 2}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RuleResult:
+    rule: str  # the policy field, e.g. "faults[0].max_failover_s"
+    report: str  # run id ("-" for rules across reports)
+    subject: str  # what was measured: experiment, SLO, fault selector
+    measured: str
+    limit: str
+    raw: Outcome  # before the policy's inconclusive treatment
+    outcome: Outcome
+    detail: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"rule": self.rule, "report": self.report, "subject": self.subject,
+                "measured": self.measured, "limit": self.limit, "raw": str(self.raw),
+                "outcome": str(self.outcome), "detail": self.detail}
+
+
+def apply_inconclusive(raw: Outcome, treatment: str) -> Outcome:
+    """fail: INCONCLUSIVE counts as FAIL; warn: stays INCONCLUSIVE (exit 2); pass: PASS."""
+    if raw is not Outcome.INCONCLUSIVE:
+        return raw
+    return {"fail": Outcome.FAIL, "warn": Outcome.INCONCLUSIVE, "pass": Outcome.PASS}[treatment]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GateResult:
+    policy: str
+    reports: tuple[str, ...]
+    rules: tuple[RuleResult, ...]
+
+    @property
+    def outcome(self) -> Outcome:
+        outcomes = {r.outcome for r in self.rules}
+        if Outcome.FAIL in outcomes:
+            return Outcome.FAIL
+        if Outcome.INCONCLUSIVE in outcomes:
+            return Outcome.INCONCLUSIVE
+        return Outcome.PASS
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES[self.outcome]
+
+    def counts(self) -> dict[str, int]:
+        out = {str(o): 0 for o in Outcome}
+        for r in self.rules:
+            out[str(r.outcome)] += 1
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        return {"schema": "chaos-harness/gate-result", "version": 1, "policy": self.policy,
+                "reports": list(self.reports), "outcome": str(self.outcome),
+                "exit_code": self.exit_code, "counts": self.counts(),
+                "rules": [r.to_json() for r in self.rules]}
+
+
+def fmt(value: float | None, unit: str = "") -> str:
+    if value is None:
+        return "n/a"
+    if unit == "%":
+        if 0.99 < value < 1:  # availabilities: keep the digits that matter at 99.99%
+            return f"{value * 100:.4f}".rstrip("0").rstrip(".") + "%"
+        return f"{value * 100:.4g}%"
+    return f"{value:.4g}{unit}"
+
+
+def worst(outcomes: Sequence[Outcome]) -> Outcome:
+    for o in (Outcome.FAIL, Outcome.INCONCLUSIVE, Outcome.PASS):
+        if o in outcomes:
+            return o
+    return Outcome.SKIP

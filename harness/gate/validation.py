@@ -1,0 +1,126 @@
+"""Validate a YAML/JSON document against a JSON Schema and turn the first error into a ConfigError.
+
+Shared by the gate policy and the game-day plan loaders: the published JSON Schema is the single
+source of truth for structure, and a bad file is reported as ``file: field 'a.b[2].c': message
+(got VALUE); allowed: ...`` so the user knows exactly what to change.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from harness.errors import ConfigError
+
+__all__ = ["field_path", "load_schema", "read_yaml_documents", "read_yaml_mapping", "validate"]
+
+
+@cache
+def load_schema(package: str, name: str) -> Mapping[str, Any]:
+    """A JSON Schema shipped inside a package (``harness/<pkg>/<name>``)."""
+    text = resources.files(package).joinpath(name).read_text(encoding="utf-8")
+    schema: Mapping[str, Any] = json.loads(text)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return schema
+
+
+def field_path(parts: object) -> str:
+    """``["faults", 0, "max_failover_s"]`` -> ``faults[0].max_failover_s``."""
+    out = ""
+    for p in parts:  # type: ignore[attr-defined]
+        if isinstance(p, int):
+            out += f"[{p}]"
+        else:
+            out += ("." if out else "") + str(p)
+    return out or "(document)"
+
+
+def _allowed(error: jsonschema.ValidationError) -> str | list[object] | None:
+    s = error.schema if isinstance(error.schema, Mapping) else {}
+    v = error.validator
+    if v == "enum":
+        return list(s.get("enum", []))
+    if v == "const":
+        return [s.get("const")]
+    if v == "type":
+        t = s.get("type")
+        return f"a value of type {' or '.join(t) if isinstance(t, list) else t}"
+    if v in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        bounds = []
+        for key, op in (("minimum", ">="), ("exclusiveMinimum", ">"),
+                        ("maximum", "<="), ("exclusiveMaximum", "<")):
+            if key in s:
+                bounds.append(f"{op} {s[key]}")
+        return "a number " + " and ".join(bounds)
+    if v == "additionalProperties":
+        return sorted(s.get("properties", {}))
+    if v == "required":
+        return None
+    if v in ("minItems", "minLength"):
+        return f"at least {error.validator_value} item(s)"
+    if v in ("anyOf", "oneOf"):
+        return "; or ".join(str(sub.get("description") or sub.get("required") or sub)
+                            for sub in s.get(v, []))
+    return None
+
+
+def validate(document: object, schema: Mapping[str, Any], *, file: str | None) -> None:
+    """Raise ConfigError for the most relevant schema violation of ``document``."""
+    validator = jsonschema.Draft202012Validator(schema)
+    error = jsonschema.exceptions.best_match(validator.iter_errors(document))
+    if error is None:
+        return
+    path = list(error.absolute_path)
+    value: object = error.instance
+    message = error.message
+    if error.validator == "additionalProperties":
+        known = set(error.schema.get("properties", {}))
+        extra = sorted(k for k in error.instance if k not in known)
+        path.append(extra[0] if extra else "?")
+        value = extra[0] if extra else None
+        message = "unknown field"
+    elif error.validator == "required":
+        missing = [r for r in error.validator_value if r not in error.instance]
+        path.append(missing[0] if missing else "?")
+        value = None
+        message = "required field is missing"
+    elif isinstance(value, (Mapping, list)):
+        value = None  # the message already names the structure; don't dump it
+    raise ConfigError(message, file=file, field=field_path(path), value=value,
+                      allowed=_allowed(error))
+
+
+def read_yaml_documents(path: str | Path) -> list[Any]:
+    """All YAML documents of a file (ConfigError when unreadable or not YAML)."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError("file not found", file=str(p),
+                          allowed="a path to an existing YAML file") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read file: {exc.strerror}", file=str(p)) from None
+    try:
+        return [d for d in yaml.safe_load_all(text) if d is not None]
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError(f"not valid YAML{where}: {getattr(exc, 'problem', exc)}",
+                          file=str(p)) from None
+
+
+def read_yaml_mapping(path: str | Path) -> dict[str, Any]:
+    """Exactly one YAML document, a mapping."""
+    docs = read_yaml_documents(path)
+    if len(docs) != 1 or not isinstance(docs[0], dict):
+        raise ConfigError("expected exactly one YAML document holding a mapping", file=str(path),
+                          value=f"{len(docs)} document(s)" if len(docs) != 1 else
+                          type(docs[0]).__name__)
+    return docs[0]
