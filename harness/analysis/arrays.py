@@ -7,11 +7,12 @@ a million requests cost ~24 MB of int64 plus a few MB of small columns.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from harness.timeline import Outcome, Timeline
+from harness.timeline import Event, Outcome, Timeline
 
 __all__ = ["RequestArrays", "run_origin_ns"]
 
@@ -63,17 +64,22 @@ class RequestArrays:
         return None if span <= 0 else (n - 1) * 1e9 / span
 
 
-def run_origin_ns(timeline_events: tuple, arrays: RequestArrays,
+def run_origin_ns(events: Sequence[Event], arrays: RequestArrays,
                   window: tuple[int, int] | None) -> int:
-    """Time zero of the report: the first ``run.start`` event (inside the window, if any), else
-    the window start, else the earliest event or intended send time; 0 for an empty timeline."""
-    starts = [e.t_ns for e in timeline_events if e.kind == "run.start"
-              and (window is None or window[0] <= e.t_ns < window[1])]
-    if starts:
-        return min(starts)
+    """Time zero of the report (all ``*_at_s`` are relative to it).
+
+    The run's start: the last ``run.start`` event at or before the window start (the first
+    ``run.start`` when there is no window), so per-trial analyses share the run's clock. Without
+    a ``run.start``: the window start, else the earliest event or intended send time; 0 for an
+    empty timeline. ``events`` are all the timeline's events, sorted by time.
+    """
+    starts = [e.t_ns for e in events if e.kind == "run.start"]
     if window is not None:
-        return window[0]
-    candidates = [e.t_ns for e in timeline_events[:1]]
+        before = [t for t in starts if t <= window[0]]
+        return before[-1] if before else window[0]
+    if starts:
+        return starts[0]
+    candidates = [e.t_ns for e in events[:1]]
     if len(arrays):
         candidates.append(int(arrays.intended.min()))
     return min(candidates) if candidates else 0

@@ -107,7 +107,7 @@ def analyse(timeline: Timeline, spec: AnalysisSpec, *,
     all_events = timeline.events
     events = _in_window(all_events, window)
     req = RequestArrays.from_timeline(timeline, window)
-    origin = run_origin_ns(events, req, window)
+    origin = run_origin_ns(all_events, req, window)
     end = _end_ns(events, req, origin)
     primary = spec.primary
     masks = [classify(req, s) for s in spec.slos]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from harness.analysis.stats import INTERVAL_METHODS, IntervalMethod
+from harness.analysis.stats import INTERVAL_METHODS, IntervalMethod, allowed_fraction
 from harness.errors import ConfigError
 
 __all__ = ["DEFAULT_ALERTS", "DEFAULT_DETECTION_EVENTS", "AlertSpec", "AnalysisSpec", "SLOSpec"]
@@ -38,7 +38,7 @@ class SLOSpec:
 
     @property
     def allowed_bad_fraction(self) -> float:
-        return round(1.0 - self.objective, 12)  # 1 - 0.9999 is 1.00000000000655e-4 in floats
+        return allowed_fraction(self.objective)
 
     @property
     def latency_threshold_ns(self) -> int | None:

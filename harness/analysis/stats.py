@@ -29,6 +29,7 @@ __all__ = [
     "INTERVAL_METHODS",
     "Bounds",
     "IntervalMethod",
+    "allowed_fraction",
     "bounds",
     "clopper_pearson",
     "needed_requests",
@@ -97,9 +98,14 @@ def bounds(k: float, n: float, confidence: float = 0.95,
     raise ValueError(f"unknown interval method {method!r}; allowed: {', '.join(INTERVAL_METHODS)}")
 
 
+def allowed_fraction(objective: float) -> float:
+    """``1 - A``, rounded to 12 decimals (in floats ``1 - 0.9999`` is ``1.00000000000655e-4``)."""
+    return round(1.0 - objective, 12)
+
+
 def slo_verdict(b: Bounds, objective: float) -> Verdict:
     """PASS if ``upper <= 1 - A``; FAIL if ``lower > 1 - A``; else INCONCLUSIVE."""
-    allowed = 1.0 - objective
+    allowed = allowed_fraction(objective)
     if b.upper <= allowed:
         return Verdict.PASS
     if b.lower > allowed:
@@ -115,7 +121,7 @@ def zero_failure_requests(objective: float, confidence: float = 0.95,
 
 def _passes(p_hat: float, n: int, objective: float, confidence: float,
             method: IntervalMethod) -> bool:
-    return bounds(p_hat * n, n, confidence, method).upper <= 1.0 - objective
+    return bounds(p_hat * n, n, confidence, method).upper <= allowed_fraction(objective)
 
 
 def _smallest_passing_n(p_hat: float, objective: float, confidence: float,
@@ -146,7 +152,7 @@ def needed_requests(k: int, n: int, objective: float, confidence: float = 0.95,
     p_hat = 0.0 if n == 0 else k / n
     if n > 0 and _passes(p_hat, n, objective, confidence, method):
         return 0
-    if p_hat >= 1.0 - objective:
+    if p_hat >= allowed_fraction(objective):
         return None
     total = _smallest_passing_n(p_hat, objective, confidence, method, start=max(n, 1))
     return max(0, total - n)
