@@ -1,0 +1,118 @@
+"""Heal everything, and remember faults left injected by ``chaos-harness fault inject``.
+
+``heal_all`` always works and always runs in the runner's ``finally``: it reverts every fault
+this process still holds, every fault recorded in the stack's state dir by the CLI, resets
+Toxiproxy (``POST /reset``), clears the provider simulators, lets the substrate undo what it
+knows (iptables rules, links down, paused and killed processes), then rejoins Redis replicas.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from harness.errors import HarnessError
+from harness.faults.base import FaultHandle, Injection, active_handles
+from harness.faults.registry import build_fault
+from harness.faults.restore import rejoin_redis
+from harness.faults.toxiproxy import ToxiproxyClient
+from harness.stack.base import Killable, ProviderControl, Proxied, Stack
+from harness.timeline import Timeline
+from harness.topology import Kind
+
+__all__ = ["forget_record", "heal_all", "load_records", "record_path", "revert_record",
+           "save_record"]
+
+_DIR = "faults"
+
+
+def record_path(stack: Stack, fault_id: str) -> Path:
+    return Path(stack.state_dir) / _DIR / f"{fault_id}.json"
+
+
+def save_record(stack: Stack, handle: FaultHandle) -> Path:
+    """Persist an injected fault so another process (``chaos-harness heal``) can revert it."""
+    path = record_path(stack, handle.fault_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rec = {**handle.to_json(), "injection": handle.injection.to_json(),
+           "saved_at_unix": time.time()}
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(rec, indent=2, default=str))
+    tmp.replace(path)
+    return path
+
+
+def load_records(stack: Stack) -> list[dict[str, Any]]:
+    """Faults recorded as injected in the stack's state dir, oldest first."""
+    folder = Path(stack.state_dir) / _DIR
+    if not folder.is_dir():
+        return []
+    recs = []
+    for p in sorted(folder.glob("*.json")):
+        try:
+            recs.append(json.loads(p.read_text()))
+        except (OSError, ValueError):
+            continue
+    return sorted(recs, key=lambda r: r.get("saved_at_unix", 0))
+
+
+def forget_record(stack: Stack, fault_id: str) -> None:
+    record_path(stack, fault_id).unlink(missing_ok=True)
+
+
+def revert_record(stack: Stack, timeline: Timeline, rec: dict[str, Any]) -> FaultHandle:
+    """Revert a recorded fault (events go to ``timeline``) and forget it."""
+    fault = build_fault(rec["name"], target=rec.get("target"), params=rec.get("params"),
+                        field=f"record {rec.get('id')}")
+    handle = FaultHandle(fault, stack, timeline, rec["id"],
+                         Injection.from_json(rec.get("injection", {})))
+    handle.landed = bool(rec.get("landed"))
+    handle.detail = str(rec.get("verification", ""))
+    try:
+        handle.revert()
+    finally:
+        forget_record(stack, rec["id"])
+    return handle
+
+
+def _attempt(what: list[str], label: str, fn: Any) -> None:
+    try:
+        result = fn()
+    except (HarnessError, OSError) as exc:
+        what.append(f"{label} failed: {exc}")
+        return
+    if isinstance(result, list):
+        what.extend(result)
+    elif result:
+        what.append(str(result))
+
+
+def heal_all(stack: Stack, timeline: Timeline | None = None) -> list[str]:
+    """Undo every fault of ours; returns what was done. Never raises for a single failure."""
+    what: list[str] = []
+    tl = timeline if timeline is not None else Timeline()
+    for handle in active_handles():
+        _attempt(what, f"revert {handle.fault_id}",
+                 lambda h=handle: f"reverted {h.fault.name} {h.fault_id}: {h.revert().detail}")
+    for rec in load_records(stack):
+        _attempt(what, f"revert recorded {rec.get('id')}",
+                 lambda r=rec: f"reverted recorded {r['name']} {r['id']}: "
+                               f"{revert_record(stack, tl, r).recover_detail}")
+    if isinstance(stack, Proxied):
+        def reset() -> str:
+            with ToxiproxyClient(stack.toxiproxy_url) as tp:
+                tp.reset()
+            return "toxiproxy reset (all proxies enabled, all toxics removed)"
+        _attempt(what, "toxiproxy reset", reset)
+    if isinstance(stack, ProviderControl):
+        from harness.faults.provider import clear_providers
+        _attempt(what, "provider clear", lambda: clear_providers(stack))
+    _attempt(what, "substrate heal", stack.heal_all)
+    if isinstance(stack, Killable):
+        redis = [s.name for s in stack.topology.of_kind(Kind.REDIS)]
+        _attempt(what, "redis rejoin", lambda: rejoin_redis(stack, redis, timeout=5.0))
+    if timeline is not None:
+        timeline.add_event("heal", "fault", what=what)
+    return what
