@@ -1,0 +1,119 @@
+"""Substrates that bring the reference HA stack up and down.
+
+``open_stack(substrate="local")`` is the entry point: a context manager that starts the stack,
+waits for real readiness and tears everything down on exit (also on error and Ctrl-C/SIGTERM).
+``attach()`` finds the stack a ``chaos-harness up`` left running. ``available_substrates()`` says
+which substrates can run here, and if not, why.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import shutil
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from harness.errors import ConfigError, StackError
+from harness.stack.base import (
+    CAPABILITY_SUBSTRATES,
+    Killable,
+    NetworkFaults,
+    Pausable,
+    ProviderControl,
+    Proxied,
+    QdrantCluster,
+    ServiceStatus,
+    Stack,
+    StackStatus,
+    ZoneIsolatable,
+)
+from harness.timeline import Timeline
+
+__all__ = [
+    "CAPABILITY_SUBSTRATES",
+    "SUBSTRATES",
+    "Killable",
+    "NetworkFaults",
+    "Pausable",
+    "ProviderControl",
+    "Proxied",
+    "QdrantCluster",
+    "ServiceStatus",
+    "Stack",
+    "StackStatus",
+    "ZoneIsolatable",
+    "attach",
+    "available_substrates",
+    "open_stack",
+]
+
+SUBSTRATES = ("local", "docker")
+_LOCAL_BINARIES = ("redis-server", "redis-sentinel", "haproxy", "toxiproxy-server")
+
+
+def _local_problem() -> str | None:
+    missing = [b for b in _LOCAL_BINARIES if shutil.which(b) is None]
+    if missing:
+        return f"missing binaries {missing}: run scripts/setup.sh"
+    return None
+
+
+def _docker_problem() -> str | None:
+    try:
+        engine = importlib.import_module("harness.stack.docker.engine")
+    except ImportError as exc:
+        return f"docker substrate not installed: {exc}"
+    problem: str | None = engine.docker_problem()
+    return problem
+
+
+def available_substrates() -> dict[str, str | None]:
+    """Substrate name -> None when usable here, else the reason it is not.
+
+    ``local`` without root or namespaces still works (loopback zones, no zone isolation):
+    see ``harness.stack.local.netns_unavailable_reason()``.
+    """
+    return {"local": _local_problem(), "docker": _docker_problem()}
+
+
+def _check_substrate(substrate: str) -> None:
+    if substrate not in SUBSTRATES:
+        raise ConfigError("unknown substrate", field="substrate", value=substrate,
+                          allowed=SUBSTRATES)
+
+
+@contextlib.contextmanager
+def open_stack(*, substrate: str = "local", knobs: Mapping[str, Any] | None = None,
+               run_id: str | None = None, timeline: Timeline | None = None,
+               ready_timeout: float = 60.0) -> Iterator[Stack]:
+    """Bring a stack up, wait for readiness, yield it, tear it down on exit."""
+    _check_substrate(substrate)
+    if substrate == "local":
+        from harness.stack.local import open_local_stack
+
+        with open_local_stack(knobs=knobs, run_id=run_id, timeline=timeline,
+                              ready_timeout=ready_timeout) as stack:
+            yield stack
+        return
+    problem = _docker_problem()
+    if problem:
+        raise StackError(f"the docker substrate cannot run here: {problem}",
+                         component="docker", hint="use substrate 'local'")
+    docker = importlib.import_module("harness.stack.docker")
+    with docker.open_docker_stack(knobs=knobs, run_id=run_id, timeline=timeline,
+                                  ready_timeout=ready_timeout) as stack:
+        yield stack
+
+
+def attach(run_id: str | None = None, *, substrate: str = "local",
+           timeline: Timeline | None = None) -> Stack:
+    """The running stack started by ``chaos-harness up`` (found through its state on disk)."""
+    _check_substrate(substrate)
+    if substrate == "local":
+        from harness.stack.local import attach_local
+
+        return attach_local(run_id, timeline=timeline)
+    docker = importlib.import_module("harness.stack.docker")
+    stack: Stack = docker.attach_docker(run_id, timeline=timeline)
+    return stack

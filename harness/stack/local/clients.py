@@ -1,0 +1,92 @@
+"""Small clients the local stack uses to look at its own servers.
+
+HAProxy runtime API over the stats socket, Redis/Sentinel with explicit timeouts and no retries
+(redis-py 8 retries by default, which stalls discovery behind one dead sentinel), Toxiproxy's
+HTTP API through httpx (toxiproxy-python has no timeouts), and front-door probes.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import socket
+from typing import Any
+
+import httpx
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+__all__ = [
+    "haproxy_command",
+    "haproxy_servers",
+    "redis_client",
+    "toxiproxy_get",
+    "toxiproxy_reset",
+]
+
+
+def haproxy_command(sock_path: str, command: str, *, timeout: float = 1.0) -> str:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(timeout)
+        s.connect(sock_path)
+        s.sendall(command.encode() + b"\n")
+        chunks = []
+        while True:
+            data = s.recv(65536)
+            if not data:
+                break
+            chunks.append(data)
+    return b"".join(chunks).decode(errors="replace")
+
+
+def haproxy_servers(sock_path: str, backend: str) -> dict[str, str]:
+    """Server name -> status (``UP``, ``DOWN``, ``MAINT``, ``UP 1/2`` ...) of one backend."""
+    text = haproxy_command(sock_path, "show stat").lstrip("# ")
+    out = {}
+    for row in csv.DictReader(io.StringIO(text)):
+        if row.get("pxname") == backend and row.get("svname") not in ("FRONTEND", "BACKEND"):
+            out[row["svname"]] = row.get("status", "")
+    return out
+
+
+def redis_client(host: str, port: int, *, timeout: float = 0.5) -> redis.Redis:
+    return redis.Redis(host=host, port=port, socket_timeout=timeout,
+                       socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 0),
+                       decode_responses=True)
+
+
+def redis_call(host: str, port: int, *args: Any, timeout: float = 0.5) -> Any:
+    client = redis_client(host, port, timeout=timeout)
+    try:
+        return client.execute_command(*args)
+    finally:
+        client.close()
+
+
+def toxiproxy_get(base_url: str, path: str = "/proxies", *, timeout: float = 1.0) -> Any:
+    resp = httpx.get(base_url + path, timeout=timeout)
+    resp.raise_for_status()
+    return resp.json()
+
+
+def toxiproxy_reset(base_url: str, *, timeout: float = 2.0) -> None:
+    httpx.post(base_url + "/reset", timeout=timeout).raise_for_status()
+
+
+def replicas_behind_front_door(url: str, api_key: str, *, expected: set[str], attempts: int,
+                               timeout: float = 2.0) -> set[str]:
+    """X-Replica values seen on GET /healthz through the front door (stops when all seen)."""
+    seen: set[str] = set()
+    with httpx.Client(timeout=timeout, headers={"X-API-Key": api_key}) as client:
+        for _ in range(attempts):
+            try:
+                resp = client.get(url + "/healthz", headers={"Connection": "close"})
+            except httpx.HTTPError:
+                continue
+            replica = resp.headers.get("x-replica")
+            if resp.status_code == 200 and replica:
+                seen.add(replica)
+            if expected <= seen:
+                break
+    return seen

@@ -1,0 +1,205 @@
+"""Kernel networking of a local run: namespaces, bridge, veths, iptables rules.
+
+Zones and the external place are network namespaces, each joined to the run's bridge by a veth;
+the bridge holds the edge address in the root namespace. Zone namespaces get no default route
+(a stray reverse-DNS lookup must not leave the sandbox). Every function here is idempotent on
+teardown: deleting what is already gone is not an error.
+"""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+import json
+import os
+import shlex
+import shutil
+import socket
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+
+from harness.errors import StackError
+from harness.stack.local.plan import RunPlan
+from harness.topology import EDGE, EXTERNAL, ZONES
+
+__all__ = [
+    "create_network",
+    "delete_tagged_rules",
+    "destroy_network",
+    "iptables",
+    "link_is_up",
+    "netns_pids",
+    "netns_unavailable_reason",
+    "occupied_networks",
+    "set_link",
+    "tcp_connect",
+]
+
+NETNS_DIR = Path("/var/run/netns")
+
+
+def run(argv: Sequence[str], *, check: bool = True, timeout: float = 10.0,
+        component: str = "network") -> subprocess.CompletedProcess[str]:
+    try:
+        res = subprocess.run(list(argv), capture_output=True, text=True, timeout=timeout,
+                             check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise StackError(f"command {shlex.join(argv)} failed: {exc}", component=component) from exc
+    if check and res.returncode != 0:
+        raise StackError(
+            f"command {shlex.join(argv)} exited {res.returncode} (expected 0)",
+            component=component, log_tail=(res.stderr or res.stdout).strip().splitlines()[-5:])
+    return res
+
+
+def _in_ns(netns: str | None, argv: Sequence[str]) -> list[str]:
+    return ["ip", "netns", "exec", netns, *argv] if netns else list(argv)
+
+
+@functools.lru_cache(maxsize=1)
+def _probe_netns() -> str | None:
+    if os.geteuid() != 0:
+        return "not running as root (network namespaces need CAP_SYS_ADMIN and CAP_NET_ADMIN)"
+    for tool in ("ip", "iptables"):
+        if shutil.which(tool) is None:
+            return f"'{tool}' is not installed (apt-get install iproute2 iptables)"
+    probe = f"ch-probe-{os.getpid()}"
+    res = subprocess.run(["ip", "netns", "add", probe], capture_output=True, text=True,
+                         check=False)
+    subprocess.run(["ip", "netns", "del", probe], capture_output=True, check=False)
+    if res.returncode != 0:
+        return f"cannot create a network namespace: {res.stderr.strip()}"
+    return None
+
+
+def netns_unavailable_reason() -> str | None:
+    """None when zones can be namespaces; else why not (the stack then uses loopback)."""
+    if os.environ.get("CHAOS_HARNESS_NO_NETNS", "") not in ("", "0"):
+        return "CHAOS_HARNESS_NO_NETNS is set"
+    return _probe_netns()
+
+
+def occupied_networks() -> list[ipaddress.IPv4Network]:
+    """Every IPv4 route destination and interface network on this host."""
+    nets: list[ipaddress.IPv4Network] = []
+    for argv in (["ip", "-j", "-4", "route", "show", "table", "all"], ["ip", "-j", "-4", "addr"]):
+        res = run(argv, check=False)
+        try:
+            data = json.loads(res.stdout or "[]")
+        except json.JSONDecodeError:
+            continue
+        for item in data:
+            for dst in [item.get("dst")] + [
+                    f"{a['local']}/{a['prefixlen']}" for a in item.get("addr_info", [])]:
+                if not dst or dst == "default":
+                    continue
+                try:
+                    net = ipaddress.IPv4Network(dst, strict=False)
+                except ValueError:
+                    continue
+                if not net.is_loopback:
+                    nets.append(net)
+    return nets
+
+
+def create_network(plan: RunPlan) -> None:
+    """Bridge with the edge address, one namespace + veth per zone and for 'external'."""
+    br = plan.bridge
+    cmds: list[list[str]] = [
+        ["ip", "link", "add", br, "type", "bridge"],
+        ["ip", "addr", "add", f"{plan.ip(EDGE)}/{plan.prefixlen}", "dev", br],
+        ["ip", "link", "set", br, "up"],
+    ]
+    for place in (*ZONES, EXTERNAL):
+        ns, veth = plan.netns(place), plan.veth(place)
+        assert ns is not None
+        cmds += [
+            ["ip", "netns", "add", ns],
+            ["ip", "link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", ns],
+            ["ip", "link", "set", veth, "master", br, "up"],
+            ["ip", "-n", ns, "addr", "add", f"{plan.ip(place)}/{plan.prefixlen}", "dev", "eth0"],
+            ["ip", "-n", ns, "link", "set", "lo", "up"],
+            ["ip", "-n", ns, "link", "set", "eth0", "up"],
+        ]
+    for argv in cmds:
+        run(argv)
+
+
+def netns_pids(ns: str) -> list[int]:
+    res = run(["ip", "netns", "pids", ns], check=False)
+    return [int(x) for x in res.stdout.split() if x.isdigit()]
+
+
+def destroy_network(namespaces: Sequence[str], links: Sequence[str]) -> list[str]:
+    """Delete namespaces and links that still exist; returns what was deleted."""
+    done = []
+    for ns in namespaces:
+        if (NETNS_DIR / ns).exists():
+            run(["ip", "netns", "del", ns], check=False)
+            done.append(f"netns {ns}")
+    for link in links:
+        if Path("/sys/class/net", link).exists():
+            run(["ip", "link", "del", link], check=False)
+            done.append(f"link {link}")
+    return done
+
+
+def set_link(name: str, up: bool) -> None:
+    run(["ip", "link", "set", name, "up" if up else "down"])
+
+
+def link_is_up(name: str) -> bool:
+    try:
+        flags = int(Path("/sys/class/net", name, "flags").read_text().strip(), 16)
+    except OSError:
+        return False
+    return bool(flags & 0x1)
+
+
+def iptables(args: Sequence[str], *, netns: str | None = None, check: bool = True) -> str:
+    return run(_in_ns(netns, ["iptables", "-w", "5", *args]), check=check,
+               component="iptables").stdout
+
+
+def delete_tagged_rules(tag: str, *, netns: str | None = None) -> list[str]:
+    """Delete every filter-table rule whose comment contains ``tag``; returns the rules."""
+    if netns and not (NETNS_DIR / netns).exists():
+        return []
+    out = iptables(["-t", "filter", "-S"], netns=netns, check=False)
+    deleted = []
+    for line in out.splitlines():
+        if not line.startswith("-A ") or tag not in line:
+            continue
+        parts = shlex.split(line)
+        comment = parts[parts.index("--comment") + 1] if "--comment" in parts else ""
+        if comment != tag and not comment.startswith(tag + ":"):
+            continue
+        iptables(["-t", "filter", "-D", *parts[1:]], netns=netns, check=False)
+        deleted.append(line[3:])
+    return deleted
+
+
+def tcp_connect(host: str, port: int, *, netns: str | None, source: str | None,
+                timeout: float) -> bool:
+    """A real TCP connect from inside a namespace (or from here, bound to ``source``)."""
+    if netns is None:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.settimeout(timeout)
+            try:
+                if source:
+                    s.bind((source, 0))
+                s.connect((host, port))
+            except OSError:
+                return False
+            return True
+    code = ("import socket,sys\n"
+            "s=socket.socket();s.settimeout(float(sys.argv[3]))\n"
+            "try: s.connect((sys.argv[1],int(sys.argv[2])))\n"
+            "except OSError: sys.exit(1)\n")
+    argv = _in_ns(netns, ["python3", "-S", "-c", code, host, str(port), str(timeout)])
+    try:
+        res = subprocess.run(argv, capture_output=True, timeout=timeout + 5, check=False)
+    except subprocess.TimeoutExpired:
+        return False
+    return res.returncode == 0

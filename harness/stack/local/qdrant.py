@@ -1,0 +1,136 @@
+"""The vector tier of the local stack: a real 3-node Qdrant cluster when a binary exists.
+
+Binary: ``$QDRANT_BIN`` or ``qdrant`` on PATH (the official static build works). Without one the
+replicas run the vector tier embedded (``QdrantClient(":memory:")`` each) and the stack says so
+in its status notes; Qdrant-node faults are then unsupported (``QdrantCluster`` is absent).
+
+Cluster mode (COMPONENTS.md): node 1 ``--uri http://<ip1>:6335``, the others ``--bootstrap
+http://<ip1>:6335 --uri http://<ipN>:6335``. The harness creates the collection through the
+HAProxy Qdrant frontend with explicit ``shard_number``, ``replication_factor`` 3 and
+``write_consistency_factor`` 2 (a server-side default alone creates no replicas), the replicas
+load the corpus (deterministic ids, idempotent), and readiness confirms with
+``GET /collections/{c}/cluster`` on every node that each shard has 3 Active replicas.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from harness.topology import ZONES, Kind
+
+if TYPE_CHECKING:
+    from harness.stack.local.stack import LocalStack
+
+__all__ = ["COLLECTION", "QdrantClusterMixin", "collection_problem", "create_collection",
+           "qdrant_binary"]
+
+COLLECTION = "kb"
+SHARDS = 3
+REPLICATION = 3
+WRITE_CONSISTENCY = 2
+EMBED_DIM = 512  # reference_app.embeddings.HashingEmbeddings default (RAG_EMBED_DIM)
+
+
+def qdrant_binary() -> tuple[str | None, str]:
+    """(path, why) -- path None when there is no usable binary, with the reason."""
+    env = os.environ.get("QDRANT_BIN")
+    if env:
+        if Path(env).is_file() and os.access(env, os.X_OK):
+            return env, f"QDRANT_BIN={env}"
+        return None, f"QDRANT_BIN={env} is not an executable file"
+    found = shutil.which("qdrant")
+    if found:
+        return found, f"qdrant on PATH ({found})"
+    return None, ("no qdrant binary (set QDRANT_BIN or put the official static build of "
+                  "'qdrant' on PATH): vector tier runs embedded in each replica, "
+                  "Qdrant-node faults are unsupported")
+
+
+def app_qdrant_env() -> dict[str, str]:
+    return {"RAG_QDRANT_SHARDS": str(SHARDS), "RAG_QDRANT_REPLICATION": str(REPLICATION),
+            "RAG_QDRANT_WRITE_CONSISTENCY": str(WRITE_CONSISTENCY),
+            "RAG_EMBED_DIM": str(EMBED_DIM)}
+
+
+def create_collection(front_url: str, *, timeout: float = 10.0) -> str:
+    """Create the collection with explicit replication; 'created' or 'exists'."""
+    with httpx.Client(base_url=front_url, timeout=timeout) as http:
+        if http.get(f"/collections/{COLLECTION}").status_code == 200:
+            return "exists"
+        resp = http.put(f"/collections/{COLLECTION}", json={
+            "vectors": {"size": EMBED_DIM, "distance": "Cosine"},
+            "shard_number": SHARDS, "replication_factor": REPLICATION,
+            "write_consistency_factor": WRITE_CONSISTENCY})
+        if resp.status_code == 409 or (resp.status_code == 400 and "exists" in resp.text):
+            return "exists"
+        resp.raise_for_status()
+        return "created"
+
+
+def _corpus_size(stack: LocalStack) -> int:
+    path = stack.record.extra.get("corpus", "")
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return sum(1 for line in fh if line.strip())
+    except OSError:
+        return 0
+
+
+def _replica_states(info: dict[str, Any]) -> dict[int, list[str]]:
+    """shard id -> states of all its replicas, from one node's /collections/{c}/cluster."""
+    shards: dict[int, list[str]] = {}
+    for local in info.get("local_shards", []):
+        shards.setdefault(local["shard_id"], []).append(local.get("state", "?"))
+    for remote in info.get("remote_shards", []):
+        shards.setdefault(remote["shard_id"], []).append(remote.get("state", "?"))
+    return shards
+
+
+def collection_problem(stack: LocalStack) -> tuple[str, str] | None:
+    front = stack.topology.service("haproxy").endpoint("qdrant").url
+    try:
+        if create_collection(front, timeout=2.0) == "created":
+            return "qdrant-az-a", "collection just created; waiting for replicas"
+        for zone in ZONES:
+            node = f"qdrant-{zone}"
+            url = stack.qdrant_url(node) if hasattr(stack, "qdrant_url") else ""
+            resp = httpx.get(f"{url}/collections/{COLLECTION}/cluster", timeout=2.0)
+            resp.raise_for_status()
+            shards = _replica_states(resp.json()["result"])
+            bad = {s: st for s, st in shards.items()
+                   if len(st) < REPLICATION or any(x != "Active" for x in st)}
+            if len(shards) < SHARDS or bad:
+                return node, (f"expected {SHARDS} shards x {REPLICATION} Active replicas, "
+                              f"found {shards}")
+        count = httpx.post(f"{front}/collections/{COLLECTION}/points/count",
+                           json={"exact": True}, timeout=2.0).json()["result"]["count"]
+    except (httpx.HTTPError, KeyError, ValueError) as exc:
+        return "qdrant-az-a", f"collection check failed: {exc!r}"
+    want = _corpus_size(stack)
+    if count < want:
+        return "app-az-a", f"corpus not loaded yet ({count} of {want} points)"
+    return None
+
+
+class QdrantClusterMixin:
+    """QdrantCluster capability for LocalStack in cluster mode."""
+
+    if TYPE_CHECKING:
+        from harness.topology import Topology
+
+        topology: Topology
+
+    @property
+    def qdrant_collection(self) -> str:
+        return COLLECTION
+
+    def qdrant_url(self, service: str) -> str:
+        names = [s.name for s in self.topology.of_kind(Kind.QDRANT)]
+        if service not in names:
+            raise KeyError(f"no Qdrant node {service!r}; nodes are {names}")
+        return self.topology.service(service).endpoint("main").url

@@ -1,0 +1,173 @@
+"""Readiness of a local run: real checks, polled together until all pass or time runs out.
+
+Ready means: every process alive; the Redis master has both replicas linked; every sentinel
+agrees on the master and ``SENTINEL CKQUORUM`` says OK; Toxiproxy has all its proxies; both
+provider simulators answer their control API; HAProxy (stats socket) sees every app server UP;
+every replica has answered through the front door (``X-Replica`` seen for all three); in cluster
+mode every Qdrant node is UP in HAProxy and the collection has all its replicas Active.
+
+On timeout the StackError names the first failing check's component and carries its last log
+lines.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from harness.errors import HarnessError, StackError
+from harness.simulators.control import ProviderControlClient
+from harness.stack.local import clients
+from harness.stack.local.configs import MASTER_NAME
+from harness.stack.local.plan import PROVIDERS, REDIS_PORT, SENTINEL_PORT
+from harness.topology import ZONES, Kind
+
+if TYPE_CHECKING:
+    from harness.stack.local.stack import LocalStack
+
+__all__ = ["READINESS_CHECKS", "wait_ready"]
+
+# A check returns None when satisfied, else (component, what is wrong).
+Check = Callable[["LocalStack"], "tuple[str, str] | None"]
+
+
+def check_processes(stack: LocalStack) -> tuple[str, str] | None:
+    for service in stack.record.procs:
+        if not stack.is_running(service):
+            return service, "the process exited"
+    return None
+
+
+def check_redis(stack: LocalStack) -> tuple[str, str] | None:
+    master = stack.roles("redis-master")
+    if not master:
+        return "sentinel-az-a", "no sentinel names a master yet"
+    ep = stack.topology.service(master[0]).endpoint("main")
+    try:
+        info = clients.redis_call(ep.host, ep.port, "INFO", "replication")
+    except Exception as exc:
+        return master[0], f"master does not answer: {exc!r}"
+    if info.get("role") != "master" or int(info.get("connected_slaves", 0)) < len(ZONES) - 1:
+        return master[0], (f"expected role master with {len(ZONES) - 1} replicas linked, found "
+                           f"role {info.get('role')} with {info.get('connected_slaves')}")
+    return None
+
+
+def check_sentinels(stack: LocalStack) -> tuple[str, str] | None:
+    seen = set()
+    for zone in ZONES:
+        name = f"sentinel-{zone}"
+        ip = stack.plan.ip(zone)
+        try:
+            addr = clients.redis_call(ip, SENTINEL_PORT, "SENTINEL", "get-master-addr-by-name",
+                                      MASTER_NAME)
+            quorum = clients.redis_call(ip, SENTINEL_PORT, "SENTINEL", "CKQUORUM", MASTER_NAME)
+        except Exception as exc:
+            return name, f"CKQUORUM not OK: {exc}"
+        if not str(quorum).startswith("OK"):
+            return name, f"CKQUORUM answered {quorum!r}"
+        seen.add(tuple(addr or ()))
+    if len(seen) != 1:
+        return "sentinel-az-a", f"sentinels disagree on the master: {sorted(seen)}"
+    host, port = next(iter(seen))
+    if int(port) != REDIS_PORT or stack.plan.place_of_ip(host) not in ZONES:
+        return "sentinel-az-a", f"sentinels name an unknown master {host}:{port}"
+    return None
+
+
+def check_toxiproxy(stack: LocalStack) -> tuple[str, str] | None:
+    try:
+        have = set(clients.toxiproxy_get(stack.toxiproxy_url))
+    except Exception as exc:
+        return "toxiproxy", f"API does not answer: {exc!r}"
+    missing = set(stack.proxies()) - have
+    return ("toxiproxy", f"proxies missing: {sorted(missing)}") if missing else None
+
+
+def check_providers(stack: LocalStack) -> tuple[str, str] | None:
+    for name in PROVIDERS:
+        url, token = stack.provider_control(name)
+        try:
+            with ProviderControlClient(url, token, timeout=0.5) as ctl:
+                ctl.faults()
+        except HarnessError as exc:
+            return f"provider-{name}", f"control API does not answer: {exc}"
+    return None
+
+
+def _backend_up(stack: LocalStack, backend: str, kind: Kind) -> tuple[str, str] | None:
+    try:
+        states = clients.haproxy_servers(stack.haproxy_socket, backend)
+    except OSError as exc:
+        return "haproxy", f"stats socket {stack.haproxy_socket} does not answer: {exc}"
+    for svc in stack.topology.of_kind(kind):
+        if states.get(svc.name, "") != "UP":
+            return svc.name, f"HAProxy backend {backend!r} has it {states.get(svc.name)!r}, " \
+                             f"expected 'UP'"
+    return None
+
+
+def check_haproxy(stack: LocalStack) -> tuple[str, str] | None:
+    return _backend_up(stack, "app", Kind.APP)
+
+
+def check_front_door(stack: LocalStack) -> tuple[str, str] | None:
+    expected = {s.name for s in stack.topology.of_kind(Kind.APP)}
+    seen = clients.replicas_behind_front_door(stack.topology.front_door.url,
+                                              stack.topology.api_key, expected=expected,
+                                              attempts=3 * len(expected))
+    missing = expected - seen
+    if missing:
+        return sorted(missing)[0], f"never answered through the front door (seen {sorted(seen)})"
+    return None
+
+
+def check_qdrant(stack: LocalStack) -> tuple[str, str] | None:
+    if stack.topology.vector_mode != "cluster":
+        return None
+    problem = _backend_up(stack, "qdrant", Kind.QDRANT)
+    if problem:
+        return problem
+    from harness.stack.local.qdrant import collection_problem
+
+    return collection_problem(stack)
+
+
+READINESS_CHECKS: tuple[tuple[str, Check], ...] = (
+    ("processes", check_processes),
+    ("redis", check_redis),
+    ("sentinel", check_sentinels),
+    ("toxiproxy", check_toxiproxy),
+    ("providers", check_providers),
+    ("haproxy", check_haproxy),
+    ("front door", check_front_door),
+    ("qdrant", check_qdrant),
+)
+
+
+def _fail(stack: LocalStack, component: str, message: str) -> StackError:
+    ours = component in stack.record.procs
+    return StackError(message, component=component,
+                      log_tail=stack.log_tail(component, 25) if ours else (),
+                      hint=f"full log: {stack.log_path(component)}" if ours else None)
+
+
+def wait_ready(stack: LocalStack, *, timeout: float, poll: float = 0.1) -> None:
+    """Poll the checks in order (a passed check is not re-run; a process that exits fails at
+    once) until all pass."""
+    deadline = time.monotonic() + timeout
+    pending = [(n, c) for n, c in READINESS_CHECKS if c is not check_processes]
+    while pending:
+        dead = check_processes(stack)
+        if dead is not None:
+            raise _fail(stack, dead[0], dead[1])
+        name, check = pending[0]
+        problem = check(stack)
+        if problem is None:
+            pending.pop(0)
+            continue
+        if time.monotonic() > deadline:
+            raise _fail(stack, problem[0], f"not ready after {timeout:g} s ({name}): "
+                                           f"{problem[1]}")
+        time.sleep(poll)
