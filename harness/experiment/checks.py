@@ -45,7 +45,7 @@ def build_faults(exp: Experiment, *, file: str | None = None) -> list[Any]:
     for i, step in enumerate(exp.method):
         field = f"method[{i}]"
         try:
-            faults.append(build_fault(step.name, target=step.target, params=dict(step.params),
+            faults.append(build_fault(step.fault, target=step.target, params=dict(step.params),
                                       file=file, field=field))
         except ConfigError as exc:
             if file and not exc.file:

@@ -26,6 +26,7 @@ from pydantic import (
     StrictBool,
     StrictInt,
     WithJsonSchema,
+    field_validator,
 )
 
 from harness.errors import ConfigError
@@ -43,7 +44,7 @@ __all__ = [
     "StopCondition",
 ]
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(ms|s|m|h)?\s*$")
 _UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
 _NAME = r"^[a-z0-9][a-z0-9._-]{0,79}$"
 
@@ -105,7 +106,7 @@ class MixSpec(_Frozen):
 
     questions: str | None = Field(
         default=None, description="path to a questions file; default: the fixture corpus")
-    repeat: Literal["zipf", "uniform", "none"] = "zipf"
+    repeat: Literal["zipf", "uniform", "unique"] = "zipf"
     zipf_s: float = Field(default=1.1, gt=0, le=10, allow_inf_nan=False)
 
 
@@ -131,11 +132,25 @@ class StackSpec(_Frozen):
         default_factory=dict, description="knob overrides, e.g. {'haproxy.retries': 0}")
     ready_timeout: Duration = 90.0
 
+    @field_validator("knobs", mode="before")
+    @classmethod
+    def _flatten(cls, value: Any) -> Any:
+        """``{haproxy: {retries: 0}}`` is the same as ``{haproxy.retries: 0}``."""
+        if not isinstance(value, Mapping):
+            return value
+        out: dict[Any, Any] = {}
+        for k, v in value.items():
+            if isinstance(v, Mapping) and isinstance(k, str):
+                out.update({f"{k}.{ik}": iv for ik, iv in cls._flatten(v).items()})
+            else:
+                out[k] = v
+        return out
+
 
 class FaultStep(_Frozen):
     """One fault of the method, on the schedule relative to the start of the method phase."""
 
-    name: str = Field(description="a fault from `chaos-harness fault list`")
+    fault: str = Field(description="a fault name from `chaos-harness fault list`")
     target: str | None = Field(default=None, description="selector: 'all', 'zone=az-b', "
                                                          "'service=app-az-a', 'role=redis-master'")
     params: dict[str, Any] = Field(default_factory=dict)
@@ -164,7 +179,7 @@ class ScheduledFault:
 
     @property
     def fault_id(self) -> str:
-        return f"f{self.index}-{self.step.name}"
+        return f"f{self.index}-{self.step.fault}"
 
 
 class Experiment(_Frozen):
