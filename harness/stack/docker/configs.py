@@ -40,7 +40,7 @@ __all__ = [
 ]
 
 INITIAL_MASTER = "redis-az-a"
-COLLECTION = "kb"
+COLLECTION = "kb"  # the same collection name as the local substrate's Qdrant cluster
 CORPUS_PATH = "/opt/chaos-harness/fixtures/corpus/documents.jsonl"  # inside the app image
 RESOLVERS = "docker"
 _HOST_MARK = "__zone__"  # placeholder addresses handed to the local generator: "__zone__az-a"
@@ -163,7 +163,10 @@ def toxiproxy_config() -> list[dict[str, Any]]:
 
 def app_env(knobs: Mapping[str, Any]) -> dict[str, str]:
     """The RAG_* environment shared by the replicas (per replica: name and secrets, in compose)."""
+    from harness.stack.local.qdrant import app_qdrant_env
+
     env = app_environment(knobs)
+    env.update(app_qdrant_env())  # shards / replication / embedding size, as on local
     env.update({
         "RAG_PRIMARY_URL": f"http://toxiproxy:{PROXIES['provider-primary'][0]}/v1",
         "RAG_FALLBACK_URL": f"http://toxiproxy:{PROXIES['provider-fallback'][0]}/v1",

@@ -7,6 +7,7 @@ person can act on, or None when the substrate is usable.
 
 from __future__ import annotations
 
+import importlib
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -19,9 +20,10 @@ _FALLBACK = "start Docker or use --substrate local"
 
 def docker_client(timeout: float = 10.0) -> Any:
     """A Docker SDK client from the environment (DOCKER_HOST, ...), without pinging it."""
-    import docker  # imported late: the SDK is only needed on this substrate
-
-    return docker.from_env(timeout=timeout)
+    # Imported late (only this substrate needs the SDK) and by name: the repository's docker/
+    # folder (Dockerfiles) would otherwise shadow the SDK for mypy as a namespace package.
+    sdk: Any = importlib.import_module("docker")
+    return sdk.from_env(timeout=timeout)
 
 
 def engine_problem(*, timeout: float = 2.0, client_factory: Callable[..., Any] | None = None

@@ -80,26 +80,47 @@ class DockerService:
     ports: tuple[PortSpec, ...] = field(default=())
 
 
-def _zone_services(zone: str, first_offset: int) -> tuple[DockerService, ...]:
+def _zone_services(zone: str, o: int) -> tuple[DockerService, ...]:
+    """A zone's four services; host port offsets ``o`` .. ``o + 5``."""
     nets = (zone, INTERZONE_NETWORK)
-    o = first_offset
+
+    def one(kind: Kind, *ports: PortSpec) -> DockerService:
+        return DockerService(name=f"{kind.value}-{zone}", kind=kind, zone=zone, networks=nets,
+                             ports=ports)
+
     return (
-        DockerService(name=f"app-{zone}", kind=Kind.APP, zone=zone, networks=nets,
-                      ports=(PortSpec(endpoint="main", container_port=8000, scheme="http",
-                                      offset=o),)),
-        DockerService(name=f"redis-{zone}", kind=Kind.REDIS, zone=zone, networks=nets,
-                      ports=(PortSpec(endpoint="main", container_port=6379, scheme="tcp",
-                                      offset=o + 1),)),
-        DockerService(name=f"sentinel-{zone}", kind=Kind.SENTINEL, zone=zone, networks=nets,
-                      ports=(PortSpec(endpoint="main", container_port=26379, scheme="tcp",
-                                      offset=o + 2),)),
-        DockerService(name=f"qdrant-{zone}", kind=Kind.QDRANT, zone=zone, networks=nets,
-                      ports=(PortSpec(endpoint="main", container_port=6333, scheme="http",
-                                      offset=o + 3),)),
+        one(Kind.APP, PortSpec(endpoint="main", container_port=8000, scheme="http", offset=o)),
+        one(Kind.REDIS, PortSpec(endpoint="main", container_port=6379, scheme="redis",
+                                 offset=o + 1)),
+        one(Kind.SENTINEL, PortSpec(endpoint="main", container_port=26379, scheme="redis",
+                                    offset=o + 2)),
+        one(Kind.QDRANT,
+            PortSpec(endpoint="main", container_port=6333, scheme="http", offset=o + 3),
+            PortSpec(endpoint="grpc", container_port=6334, scheme="tcp", offset=o + 4),
+            PortSpec(endpoint="p2p", container_port=6335, scheme="http", offset=o + 5)),
     )
 
 
+#: Toxiproxy proxies: name -> (listen port inside the toxiproxy container, upstream host:port).
+PROXIES: Mapping[str, tuple[int, str]] = {
+    "provider-primary": (9101, "provider-primary:8000"),
+    "provider-fallback": (9102, "provider-fallback:8000"),
+    "qdrant": (9103, "haproxy:6333"),  # HAProxy balances the three Qdrant nodes (/readyz check)
+    "redis-az-a": (9111, "redis-az-a:6379"),
+    "redis-az-b": (9112, "redis-az-b:6379"),
+    "redis-az-c": (9113, "redis-az-c:6379"),
+}
+
 _EDGE_NETS = (EDGE_NETWORK, *ZONES)
+
+
+def _provider(name: str, o: int) -> DockerService:
+    return DockerService(name=f"provider-{name}", kind=Kind.PROVIDER, zone=EXTERNAL,
+                         networks=(EDGE_NETWORK,), ports=(
+        PortSpec(endpoint="main", container_port=8000, scheme="http", offset=o),
+        PortSpec(endpoint="control", container_port=8001, scheme="http", offset=o + 1),
+    ))
+
 
 SERVICES: tuple[DockerService, ...] = (
     *_zone_services("az-a", 10),
@@ -109,22 +130,17 @@ SERVICES: tuple[DockerService, ...] = (
         PortSpec(endpoint="main", container_port=8080, scheme="http", offset=0),
         PortSpec(endpoint="stats", container_port=8404, scheme="http", offset=1),
         PortSpec(endpoint="runtime", container_port=9999, scheme="tcp", offset=2),
+        PortSpec(endpoint="qdrant", container_port=6333, scheme="http", offset=8),
     )),
     DockerService(name="toxiproxy", kind=Kind.TOXIPROXY, zone=EDGE, networks=_EDGE_NETS, ports=(
         PortSpec(endpoint="main", container_port=8474, scheme="http", offset=3),
+        *(PortSpec(endpoint=name, container_port=listen, scheme="tcp", offset=40 + i)
+          for i, (name, (listen, _)) in enumerate(PROXIES.items())),
     )),
-    DockerService(name="provider-primary", kind=Kind.PROVIDER, zone=EXTERNAL,
-                  networks=(EDGE_NETWORK,), ports=(
-        PortSpec(endpoint="main", container_port=8000, scheme="http", offset=4),
-        PortSpec(endpoint="control", container_port=8001, scheme="http", offset=5),
-    )),
-    DockerService(name="provider-fallback", kind=Kind.PROVIDER, zone=EXTERNAL,
-                  networks=(EDGE_NETWORK,), ports=(
-        PortSpec(endpoint="main", container_port=8000, scheme="http", offset=6),
-        PortSpec(endpoint="control", container_port=8001, scheme="http", offset=7),
-    )),
+    _provider("primary", 4),
+    _provider("fallback", 6),
 )
-PORT_BLOCK = 40  # offsets 0..39
+PORT_BLOCK = 50  # offsets 0..49
 
 #: The edge tier: attached to every zone network; cut from a zone when that zone is isolated.
 EDGE_SERVICES: tuple[str, ...] = ("haproxy", "toxiproxy")
@@ -136,15 +152,6 @@ CONTAINER_PORTS: Mapping[str, int] = {
     "haproxy-qdrant": 6333, "toxiproxy-api": 8474, "provider": 8000, "provider-control": 8001,
 }
 
-#: Toxiproxy proxies: name -> (listen port inside the toxiproxy container, upstream host:port).
-PROXIES: Mapping[str, tuple[int, str]] = {
-    "provider-primary": (9101, "provider-primary:8000"),
-    "provider-fallback": (9102, "provider-fallback:8000"),
-    "qdrant": (9103, "haproxy:6333"),  # HAProxy balances the three Qdrant nodes (/readyz check)
-    "redis-az-a": (9111, "redis-az-a:6379"),
-    "redis-az-b": (9112, "redis-az-b:6379"),
-    "redis-az-c": (9113, "redis-az-c:6379"),
-}
 
 
 def port_variable(service: str, endpoint: str) -> str:

@@ -1,0 +1,190 @@
+"""Bring a docker run up and down: testcontainers' ``DockerCompose`` with a per-run project.
+
+``open_docker_stack`` checks for an engine first (a clear StackError within milliseconds when
+there is none), writes the run record and the configs, runs ``docker compose -p <project> up
+--build --detach``, waits for real readiness and yields a :class:`DockerStack`. Every exit path
+(ready, a failed start, an exception in the body, Ctrl-C or SIGTERM) ends in
+``stop(down=True)`` -- ``docker compose down --volumes`` -- and the record is removed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from testcontainers.compose import DockerCompose
+
+from harness.errors import ConfigError, StackError
+from harness.knobs import resolve_knobs
+from harness.stack.docker import layout
+from harness.stack.docker.configs import write_config_dir
+from harness.stack.docker.engine import docker_client, docker_problem
+from harness.stack.docker.record import DockerRun, default_run_dir, load_run, run_files
+from harness.stack.docker.stack import DockerStack
+from harness.stack.local.lifecycle import interrupts_as_keyboard
+from harness.timeline import Timeline
+
+__all__ = [
+    "ProjectCompose",
+    "attach_docker",
+    "compose_down",
+    "open_docker_stack",
+    "repo_root",
+    "start_docker_stack",
+]
+
+_IMAGE_VARS = ("CHAOS_APP_IMAGE", "CHAOS_SIMULATOR_IMAGE", "CHAOS_REDIS_IMAGE",
+               "CHAOS_QDRANT_IMAGE", "CHAOS_HAPROXY_IMAGE", "CHAOS_TOXIPROXY_IMAGE")
+
+
+@dataclass
+class ProjectCompose(DockerCompose):
+    """``DockerCompose`` with an explicit project name (``-p``), so runs never collide."""
+
+    project_name: str = ""
+
+    @cached_property
+    def compose_command_property(self) -> list[str]:
+        base: list[str] = DockerCompose.compose_command_property.func(self)  # type: ignore[attr-defined]
+        return [*base[:2], "--project-name", self.project_name, *base[2:]]
+
+
+def repo_root() -> Path:
+    """The directory holding docker-compose.ha.yml (a source checkout of this project)."""
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        if (parent / layout.COMPOSE_FILE).is_file():
+            return parent
+    raise StackError(f"{layout.COMPOSE_FILE} not found above {here}", component="docker",
+                     hint="the docker substrate builds images from a source checkout; run it "
+                          "from a git clone of chaos-harness")
+
+
+def compose_for(run: DockerRun) -> ProjectCompose:
+    return ProjectCompose(context=run.context, compose_file_name=run.compose_file,
+                          env_file=str(run.env_file), build=True, wait=False,
+                          project_name=run.project, quiet_build=True, quiet_pull=True)
+
+
+def _stderr_tail(exc: subprocess.CalledProcessError, lines: int = 25) -> list[str]:
+    out = (exc.stderr or b"") + (exc.stdout or b"")
+    return out.decode(errors="replace").splitlines()[-lines:]
+
+
+def compose_up(run: DockerRun) -> None:
+    try:
+        compose_for(run).start()
+    except subprocess.CalledProcessError as exc:
+        raise StackError(f"'docker compose up' failed with exit code {exc.returncode}",
+                         component="docker", log_tail=_stderr_tail(exc),
+                         hint="the first run builds the app image and pulls official images "
+                              "(needs network to PyPI and the registries)") from exc
+
+
+def compose_down(run: DockerRun) -> None:
+    """``docker compose down --volumes`` for the project, then forget the run (idempotent)."""
+    record, state = run_files(default_run_dir(), run.project)
+    try:
+        if run.env_file.exists():
+            compose_for(run).stop(down=True)
+    except subprocess.CalledProcessError as exc:
+        raise StackError("'docker compose down' failed; containers may be left behind",
+                         component="docker", log_tail=_stderr_tail(exc),
+                         hint=f"docker compose -p {run.project} down --volumes") from exc
+    record.unlink(missing_ok=True)
+    shutil.rmtree(state, ignore_errors=True)
+
+
+def _new_run(run_id: str, overrides: Mapping[str, Any], resolved: Mapping[str, Any],
+             seed: int | None) -> DockerRun:
+    run_dir = default_run_dir()
+    run_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    project = layout.project_name(run_id)
+    record, state = run_files(run_dir, project)
+    if record.exists():
+        raise ConfigError("a docker run with this id already exists", field="run_id",
+                          value=run_id, allowed="a new id (or 'chaos-harness down' it first)")
+    try:
+        port_base = layout.allocate_port_base(run_id)
+    except RuntimeError as exc:
+        raise StackError(str(exc), component="docker") from None
+    run = DockerRun(
+        run_id=run_id, project=project, context=str(repo_root()),
+        compose_file=layout.COMPOSE_FILE, state_dir=str(state), port_base=port_base,
+        api_key=secrets.token_urlsafe(16), provider_key=secrets.token_urlsafe(12),
+        control_token=secrets.token_urlsafe(16),
+        seed=seed if seed is not None else int.from_bytes(os.urandom(2), "big"),
+        knobs=dict(overrides), images={k: os.environ[k] for k in _IMAGE_VARS if k in os.environ})
+    state.mkdir(parents=True, exist_ok=True)
+    state.chmod(0o755)  # containers read the config directory as other users
+    write_config_dir(run.config_dir, resolved)
+    env = run.compose_variables(resolved)
+    run.env_file.write_text("".join(f"{k}={v}\n" for k, v in sorted(env.items())))
+    run.env_file.chmod(0o600)
+    run.save(record)
+    return run
+
+
+def start_docker_stack(*, knobs: Mapping[str, Any] | None = None, run_id: str | None = None,
+                       timeline: Timeline | None = None, ready_timeout: float = 60.0,
+                       seed: int | None = None) -> DockerStack:
+    """Start a run and wait until it is ready; on any failure nothing is left behind."""
+    problem = docker_problem()
+    if problem:
+        raise StackError(f"the docker substrate cannot run here: {problem}", component="docker",
+                         hint="start Docker, or use --substrate local")
+    resolved = resolve_knobs(knobs)
+    run = _new_run(run_id or f"d{secrets.token_hex(3)}", knobs or {}, resolved, seed)
+    stack: DockerStack | None = None
+    try:
+        stack = DockerStack(run=run, client=docker_client(), timeline=timeline)
+        started = time.monotonic()
+        compose_up(run)
+        stack._note("compose up", project=run.project, seconds=time.monotonic() - started)
+        stack.wait_ready(ready_timeout)
+        stack._note("stack ready", run_id=run.run_id, front_door=stack.topology.front_door.url)
+        return stack
+    except BaseException:
+        compose_down(run)
+        raise
+
+
+@contextlib.contextmanager
+def open_docker_stack(*, knobs: Mapping[str, Any] | None = None, run_id: str | None = None,
+                      timeline: Timeline | None = None, ready_timeout: float = 60.0,
+                      seed: int | None = None) -> Iterator[DockerStack]:
+    """Bring a docker stack up, wait for readiness, yield it, ``down --volumes`` on exit."""
+    with interrupts_as_keyboard():
+        stack = start_docker_stack(knobs=knobs, run_id=run_id, timeline=timeline,
+                                   ready_timeout=ready_timeout, seed=seed)
+        try:
+            yield stack
+        finally:
+            stack.down()
+
+
+def attach_docker(run_id: str | None = None, *, timeline: Timeline | None = None
+                  ) -> DockerStack:
+    """The running docker stack (the only one, or the one named ``run_id``)."""
+    runs = [load_run(p) for p in sorted(default_run_dir().glob("docker-*.json"))]
+    if run_id is not None:
+        runs = [r for r in runs if run_id in (r.run_id, r.project)]
+    if len(runs) != 1:
+        found = ", ".join(r.run_id for r in runs) or "none"
+        raise StackError(
+            f"expected exactly one docker stack{f' with id {run_id!r}' if run_id else ''}, "
+            f"found {found}", component="docker",
+            hint="start one with 'chaos-harness up --substrate docker', or pass --run-id")
+    problem = docker_problem()
+    if problem:
+        raise StackError(problem, component="docker", hint="start Docker")
+    return DockerStack(run=runs[0], client=docker_client(), timeline=timeline)

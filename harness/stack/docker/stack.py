@@ -1,0 +1,380 @@
+"""``DockerStack``: a running compose project, driven through the Docker SDK.
+
+Capabilities (see :mod:`harness.stack.base`): Killable (``kill``/``start`` of the container),
+Pausable (cgroup freezer: ``pause``/``unpause``), ZoneIsolatable (network disconnect/connect,
+service aliases re-added), Proxied (Toxiproxy), ProviderControl and QdrantCluster. Containers are
+found by their compose labels, so another process can attach from the run record alone.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import signal
+import socket
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from harness.errors import ConfigError, StackError
+from harness.knobs import resolve_knobs
+from harness.stack.base import ServiceStatus, StackStatus
+from harness.stack.docker import clients, layout
+from harness.stack.docker.configs import COLLECTION
+from harness.stack.docker.heal import heal_providers, heal_toxiproxy
+from harness.stack.docker.record import DockerRun
+from harness.stack.local import clients as local_clients
+from harness.timeline import Timeline
+from harness.topology import EDGE, EXTERNAL, ZONES, Endpoint, Kind, Topology
+
+__all__ = ["DockerStack"]
+
+_PROJECT = "com.docker.compose.project"
+_SERVICE = "com.docker.compose.service"
+_NETWORK = "com.docker.compose.network"
+#: containers to run a reachability probe from, per place (first running one wins)
+_PROBE_FROM: Mapping[str, tuple[str, ...]] = {
+    **{z: (f"app-{z}", f"redis-{z}", f"sentinel-{z}", f"qdrant-{z}") for z in ZONES},
+    EDGE: ("haproxy",),
+    EXTERNAL: ("provider-primary", "provider-fallback"),
+}
+
+
+class DockerStack:
+    """Stack + Killable + Pausable + ZoneIsolatable + Proxied + ProviderControl + QdrantCluster."""
+
+    name = "docker"
+    qdrant_collection = COLLECTION
+
+    def __init__(self, *, run: DockerRun, client: Any, timeline: Timeline | None = None) -> None:
+        self.run = run
+        self._client = client
+        self._timeline = timeline
+        self.state_dir = Path(run.state_dir)
+        self.knobs: Mapping[str, Any] = resolve_knobs(run.knobs)
+        self.topology: Topology = layout.build_topology(run_id=run.run_id,
+                                                        port_base=run.port_base,
+                                                        api_key=run.api_key)
+        self.toxiproxy_url = self.topology.service("toxiproxy").endpoint("main").url
+
+    @property
+    def run_id(self) -> str:
+        return self.run.run_id
+
+    def _note(self, text: str, **attrs: Any) -> None:
+        if self._timeline is not None:
+            self._timeline.add_event("note", "stack.docker", text=text, **attrs)
+
+    # -- Docker objects --------------------------------------------------------------------------
+    def _check_service(self, service: str) -> None:
+        names = [s.name for s in layout.SERVICES]
+        if service not in names:
+            raise ConfigError("unknown service", field="service", value=service, allowed=names)
+
+    def container(self, service: str) -> Any:
+        """The service's container (running or not). StackError when compose never made it."""
+        self._check_service(service)
+        found = self._client.containers.list(all=True, filters={"label": [
+            f"{_PROJECT}={self.run.project}", f"{_SERVICE}={service}"]})
+        if not found:
+            raise StackError(f"no container for service {service!r} in compose project "
+                             f"{self.run.project!r} (expected one)", component=service,
+                             hint="the stack is down or was removed; run 'chaos-harness up'")
+        return found[0]
+
+    def network(self, name: str) -> Any:
+        """A compose network of this project by its short name (``az-a``, ``interzone`` ...)."""
+        found = self._client.networks.list(filters={"label": [
+            f"{_PROJECT}={self.run.project}", f"{_NETWORK}={name}"]})
+        if not found:
+            raise StackError(f"no Docker network {name!r} in project {self.run.project!r}",
+                             component="docker", hint="the stack is down; run 'chaos-harness up'")
+        return found[0]
+
+    def _state(self, service: str) -> str:
+        c = self.container(service)
+        c.reload()
+        return str(c.status)  # created | running | paused | restarting | exited | dead
+
+    # -- Killable --------------------------------------------------------------------------------
+    def pid(self, service: str) -> int | None:
+        c = self.container(service)
+        c.reload()
+        pid = int(c.attrs.get("State", {}).get("Pid") or 0)
+        return pid if c.status in ("running", "paused") and pid > 0 else None
+
+    def is_running(self, service: str) -> bool:
+        return self._state(service) in ("running", "paused")
+
+    def kill(self, service: str, sig: int = signal.SIGKILL) -> None:
+        c = self.container(service)
+        c.reload()
+        if c.status not in ("running", "paused"):
+            return
+        c.kill(signal=int(sig))
+        if sig in (signal.SIGKILL, signal.SIGTERM, signal.SIGINT):
+            self._wait_state(service, lambda s: s not in ("running", "paused"), 10.0,
+                             f"exit after signal {signal.Signals(sig).name}")
+        self._note(f"signal {signal.Signals(sig).name} to {service}", service=service)
+
+    def start(self, service: str) -> None:
+        """Start the stopped container again: same image, command and mounts; Redis and Sentinel
+        keep the config files they rewrote (as a restarted server on a host would)."""
+        c = self.container(service)
+        c.reload()
+        if c.status in ("running", "paused"):
+            return
+        c.start()
+        self._wait_state(service, lambda s: s == "running", 10.0, "run after start")
+        self._note(f"started {service}", service=service)
+
+    def _wait_state(self, service: str, ok: Any, timeout: float, what: str) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            state = self._state(service)
+            if ok(state):
+                return
+            if time.monotonic() > deadline:
+                raise StackError(f"container did not {what} within {timeout:g} s "
+                                 f"(state {state!r})", component=service,
+                                 log_tail=self.log_tail(service), hint="see docker logs")
+            time.sleep(0.02)
+
+    # -- Pausable --------------------------------------------------------------------------------
+    def pause(self, service: str) -> None:
+        c = self.container(service)
+        c.reload()
+        if c.status == "paused":
+            return
+        if c.status != "running":
+            raise StackError(f"cannot pause {service}: container is {c.status!r}, expected "
+                             "'running'", component=service, hint="start it first")
+        c.pause()
+
+    def resume(self, service: str) -> None:
+        c = self.container(service)
+        c.reload()
+        if c.status == "paused":
+            c.unpause()
+
+    def is_paused(self, service: str) -> bool:
+        return self._state(service) == "paused"
+
+    # -- ZoneIsolatable --------------------------------------------------------------------------
+    def _zone_links(self, zone: str) -> list[tuple[str, str]]:
+        """(network, service) attachments that a zone cut removes."""
+        if zone not in ZONES:
+            raise ConfigError("unknown zone", field="zone", value=zone, allowed=ZONES)
+        links = [(layout.INTERZONE_NETWORK, s.name) for s in layout.SERVICES if s.zone == zone]
+        links += [(zone, edge) for edge in layout.EDGE_SERVICES]
+        return links
+
+    def _attached(self, network: str, service: str) -> bool:
+        c = self.container(service)
+        c.reload()
+        full = self.network(network).name
+        return full in (c.attrs.get("NetworkSettings", {}).get("Networks") or {})
+
+    def isolate_zone(self, zone: str) -> None:
+        """Cut ``zone`` from the edge and the other zones; its containers keep running and
+        still reach each other over the zone network."""
+        for net, service in self._zone_links(zone):
+            if self._attached(net, service):
+                self.network(net).disconnect(self.container(service), force=True)
+        self._note(f"isolated zone {zone}", zone=zone)
+
+    def rejoin_zone(self, zone: str) -> None:
+        for net, service in self._zone_links(zone):
+            if not self._attached(net, service):
+                self.network(net).connect(self.container(service), aliases=[service])
+        self._note(f"rejoined zone {zone}", zone=zone)
+
+    def is_isolated(self, zone: str) -> bool:
+        return any(not self._attached(net, svc) for net, svc in self._zone_links(zone))
+
+    # -- Proxied / ProviderControl / QdrantCluster -------------------------------------------------
+    def proxies(self) -> Mapping[str, str]:
+        return {name: upstream.split(":", 1)[0]
+                for name, (_, upstream) in layout.PROXIES.items()}
+
+    def provider_control(self, provider: str) -> tuple[str, str]:
+        name = provider.removeprefix("provider-")
+        if name not in ("primary", "fallback"):
+            raise ConfigError("unknown provider", field="provider", value=provider,
+                              allowed=["primary", "fallback"])
+        url = self.topology.service(f"provider-{name}").endpoint("control").url
+        return url, self.run.control_token
+
+    def qdrant_url(self, service: str) -> str:
+        svc = self.topology.service(service)
+        if svc.kind is not Kind.QDRANT:
+            raise ConfigError("not a Qdrant node", field="service", value=service,
+                              allowed=[s.name for s in self.topology.of_kind(Kind.QDRANT)])
+        return svc.endpoint("main").url
+
+    # -- roles -----------------------------------------------------------------------------------
+    def _sentinel_ask(self, *args: str) -> list[Any]:
+        answers = []
+        for svc in self.topology.of_kind(Kind.SENTINEL):
+            ep = svc.endpoint("main")
+            try:
+                answers.append(local_clients.redis_call(ep.host, ep.port, *args, timeout=0.3))
+            except Exception:  # a dead or paused sentinel has no vote
+                continue
+        return answers
+
+    def roles(self, role: str) -> Sequence[str]:
+        """``redis-master``: the master most sentinels name (announce-hostnames: the service
+        name itself); ``redis-replica``: the other Redis services; a kind: its services."""
+        redis_names = {s.name for s in self.topology.of_kind(Kind.REDIS)}
+        if role == "redis-master":
+            votes: dict[str, int] = {}
+            for ans in self._sentinel_ask("SENTINEL", "get-master-addr-by-name",
+                                          layout.SENTINEL_MASTER):
+                if ans and str(ans[0]) in redis_names:
+                    votes[str(ans[0])] = votes.get(str(ans[0]), 0) + 1
+            return [max(votes, key=lambda n: votes[n])] if votes else []
+        if role == "redis-replica":
+            master = set(self.roles("redis-master"))
+            return [n for n in sorted(redis_names) if n not in master]
+        try:
+            return [s.name for s in self.topology.of_kind(Kind(role))]
+        except ValueError:
+            raise ConfigError("unknown role", field="role", value=role,
+                              allowed=["redis-master", "redis-replica",
+                                       *(k.value for k in Kind)]) from None
+
+    # -- reachability, logs ----------------------------------------------------------------------
+    def _inside(self, dst: Endpoint) -> tuple[str, int]:
+        """Where ``dst`` (a host-published endpoint of ours) lives inside the Docker networks."""
+        for s in layout.SERVICES:
+            for p in s.ports:
+                if dst.port == self.run.port_base + p.offset and dst.host in ("127.0.0.1",
+                                                                              "localhost"):
+                    return s.name, p.container_port
+        return dst.host, dst.port
+
+    def reachable(self, src: str, dst: Endpoint, timeout: float = 1.0) -> bool:
+        """A TCP connect from a container in place ``src`` to ``dst``, inside Docker."""
+        if src not in _PROBE_FROM:
+            raise ConfigError("unknown place", field="src", value=src, allowed=list(_PROBE_FROM))
+        host, port = self._inside(dst)
+        for service in _PROBE_FROM[src]:
+            if self._state(service) != "running":
+                continue
+            cmd = ["timeout", f"{timeout:g}", "bash", "-c", f"exec 3<>/dev/tcp/{host}/{port}"]
+            code, _ = self.container(service).exec_run(cmd)
+            return int(code) == 0
+        raise StackError(f"no running container in place {src!r} to probe from (tried "
+                         f"{list(_PROBE_FROM[src])})", component=_PROBE_FROM[src][0],
+                         hint="start or resume one of them")
+
+    def log_tail(self, service: str, lines: int = 20) -> list[str]:
+        try:
+            raw = self.container(service).logs(tail=lines)
+        except Exception as exc:  # the container is gone: say so instead of failing
+            return [f"(no logs: {exc})"]
+        return raw.decode(errors="replace").splitlines()[-lines:]
+
+    # -- readiness, heal -------------------------------------------------------------------------
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        from harness.stack.docker.ready import wait_ready
+
+        wait_ready(self, timeout=timeout)
+
+    def heal_all(self) -> list[str]:
+        """Rejoin cut zones, resume paused and start stopped containers, reset Toxiproxy and
+        clear provider faults. Returns what was done (empty when nothing was needed)."""
+        done = []
+        for zone in ZONES:
+            if self.is_isolated(zone):
+                self.rejoin_zone(zone)
+                done.append(f"rejoined zone {zone}")
+        for s in layout.SERVICES:
+            if self.is_paused(s.name):
+                self.resume(s.name)
+                done.append(f"resumed {s.name}")
+        for s in layout.SERVICES:
+            if not self.is_running(s.name):
+                self.start(s.name)
+                done.append(f"restarted {s.name}")
+        done += heal_toxiproxy(self.toxiproxy_url)
+        done += heal_providers(self)
+        if done:
+            self._note("heal_all", what=done)
+        return done
+
+    # -- status ----------------------------------------------------------------------------------
+    def _service_status(self, name: str, hap: Mapping[str, str],
+                        redis_roles: Mapping[str, str], cut: set[str]) -> ServiceStatus:
+        svc = self.topology.service(name)
+        main = svc.endpoint("main")
+        try:
+            state = self._state(name)
+        except StackError:
+            state = "missing"
+        health = {"running": "up", "paused": "paused", "missing": "unknown"}.get(state, "stopped")
+        if health == "up" and not _tcp_open(main.host, main.port):
+            health = "down"
+        detail = [f"container {state}"]
+        if svc.zone in cut:
+            detail.append("zone isolated")
+        if name in hap:
+            detail.append(f"haproxy {hap[name]}")
+        role = redis_roles.get(name, "unknown") if svc.kind is Kind.REDIS else svc.kind.value
+        return ServiceStatus(name=name, kind=svc.kind.value, zone=svc.zone, address=main.address,
+                             role=role, pid=self.pid(name) if state != "missing" else None,
+                             health=health, detail="; ".join(detail))
+
+    def _redis_roles(self) -> dict[str, str]:
+        out = {}
+        for svc in self.topology.of_kind(Kind.REDIS):
+            ep = svc.endpoint("main")
+            try:
+                out[svc.name] = str(local_clients.redis_call(ep.host, ep.port, "ROLE",
+                                                             timeout=0.3)[0])
+            except Exception:
+                out[svc.name] = "unknown"
+        return out
+
+    def haproxy_states(self) -> dict[str, str]:
+        """HAProxy's view of the app and Qdrant servers (empty when HAProxy is unreachable)."""
+        ep = self.topology.service("haproxy").endpoint("runtime")
+        try:
+            text = clients.haproxy_command(ep.host, ep.port, "show stat")
+        except OSError:
+            return {}
+        return {**clients.parse_show_stat(text, "app"), **clients.parse_show_stat(text, "qdrant")}
+
+    def status(self) -> StackStatus:
+        hap = self.haproxy_states()
+        roles = self._redis_roles()
+        cut = {z for z in ZONES if self.is_isolated(z)}
+        names = [s.name for s in self.topology.services]
+        with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+            services = tuple(pool.map(lambda n: self._service_status(n, hap, roles, cut), names))
+        return StackStatus(
+            run_id=self.run_id, substrate=self.name, vector_mode=self.topology.vector_mode,
+            zone_isolation=True, front_door=self.topology.front_door.url,
+            api_key=self.topology.api_key, state_dir=str(self.state_dir), services=services,
+            notes=(f"compose project {self.run.project}",))
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    def down(self) -> None:
+        """Remove the project's containers, networks and volumes (idempotent)."""
+        from harness.stack.docker.lifecycle import compose_down
+
+        compose_down(self.run)
+        self._note("stack down", project=self.run.project)
+
+    def __repr__(self) -> str:
+        return (f"<{type(self).__name__} run={self.run_id} project={self.run.project} "
+                f"front_door={self.topology.front_door.url}>")
+
+
+def _tcp_open(host: str, port: int, timeout: float = 0.3) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
