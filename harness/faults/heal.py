@@ -100,6 +100,7 @@ def heal_all(stack: Stack, timeline: Timeline | None = None) -> list[str]:
         _attempt(what, f"revert recorded {rec.get('id')}",
                  lambda r=rec: f"reverted recorded {r['name']} {r['id']}: "
                                f"{revert_record(stack, tl, r).recover_detail}")
+    _attempt(what, "substrate heal", stack.heal_all)  # restarts what is down first
     if isinstance(stack, Proxied):
         def reset() -> str:
             with ToxiproxyClient(stack.toxiproxy_url) as tp:
@@ -109,7 +110,6 @@ def heal_all(stack: Stack, timeline: Timeline | None = None) -> list[str]:
     if isinstance(stack, ProviderControl):
         from harness.faults.provider import clear_providers
         _attempt(what, "provider clear", lambda: clear_providers(stack))
-    _attempt(what, "substrate heal", stack.heal_all)
     if isinstance(stack, Killable):
         redis = [s.name for s in stack.topology.of_kind(Kind.REDIS)]
         _attempt(what, "redis rejoin", lambda: rejoin_redis(stack, redis, timeout=5.0))
