@@ -64,7 +64,7 @@ def _overlaps(i: int, faults: Sequence[FaultRecord], end_ns: int) -> tuple[str, 
 def _client_times(f: FaultRecord, w: ImpactWindows, mine: np.ndarray) -> tuple[float, float | None]:
     starts, ends = w.start[mine], w.end[mine]
     cut = f.revert_ns if f.revert_ns is not None else np.iinfo(np.int64).max
-    during = starts <= cut
+    during = starts < cut
     failover = max(0.0, (int(ends[during].max()) - f.inject_ns) / 1e9) if during.any() else 0.0
     if f.revert_ns is None:
         return failover, None

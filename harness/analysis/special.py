@@ -84,8 +84,8 @@ def betaincinv(a: float, b: float, p: float) -> float:
             lo = x
         else:
             hi = x
-        step = f / math.exp(_log_pdf(a, b, x)) if 0.0 < x < 1.0 else math.inf
-        new = x - step
+        pdf = math.exp(_log_pdf(a, b, x)) if 0.0 < x < 1.0 else 0.0
+        new = x - f / pdf if pdf > 0.0 else math.nan
         if not lo < new < hi or not math.isfinite(new):
             new = math.sqrt(lo * hi) if lo > 0.0 and hi > 4.0 * lo else 0.5 * (lo + hi)
             if lo == 0.0 and hi < 0.5:
