@@ -6,9 +6,14 @@ lateness never hides a stall of the service; but a generator that is late is not
 load it claims, and a run whose generator fell behind is INCONCLUSIVE (MEASUREMENT.md).
 
 The open-loop generator flags ``fell_behind`` when its lateness p99 exceeds
-:data:`LATENESS_P99_BOUND_MS` or its maximum exceeds :data:`LATENESS_MAX_BOUND_MS` (both can be
-set per generator). The bounds are loose enough for a shared 2-core CI machine and tight enough
-that a generator starved of CPU, or one that blocked on the service, is caught.
+:data:`LATENESS_P99_BOUND_MS` (50 ms) or its maximum exceeds :data:`LATENESS_MAX_BOUND_MS`
+(500 ms); both can be set per generator. Why these: the service's latencies are tens of ms to
+seconds (LLM calls) and SLO thresholds are in seconds, so lateness under 50 ms at p99 changes
+neither the offered load nor the latency percentiles materially; it is what a generator
+sharing a busy 2-core CI machine (and its process's GIL) with observers shows when the service
+stalls and a few hundred connections open at once (measured: p99 1-25 ms). A generator starved
+of CPU for a quarter of a second, or one that blocked on the service, exceeds them. Analysis
+applies its own bound as well (``AnalysisSpec.max_lateness_p99_ms``).
 """
 
 from __future__ import annotations
@@ -28,9 +33,9 @@ __all__ = [
 ]
 
 #: Default bound on the p99 of send lateness (ms) before a run is flagged ``fell_behind``.
-LATENESS_P99_BOUND_MS = 20.0
+LATENESS_P99_BOUND_MS = 50.0
 #: Default bound on the maximum send lateness (ms) before a run is flagged ``fell_behind``.
-LATENESS_MAX_BOUND_MS = 250.0
+LATENESS_MAX_BOUND_MS = 500.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
