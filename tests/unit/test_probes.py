@@ -1,0 +1,320 @@
+"""Observers' logic: change-only states, resilient polling, parsers, and HTTP/socket observers
+against small servers started in the test (no stack)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.probes import (
+    AppObserver,
+    HAProxyObserver,
+    Observers,
+    Poller,
+    ProviderObserver,
+    StateRecorder,
+    parse_sentinel_message,
+    parse_show_stat,
+    qdrant_shard_states,
+    server_healthy,
+)
+from harness.timeline import Timeline
+from harness.topology import Endpoint, Kind, Service, Topology
+
+
+def _states(tl: Timeline, prefix: str = "") -> list[tuple[str, str, bool]]:
+    return [(e.get("subject"), e.get("state"), e.get("healthy")) for e in tl.events_of("obs.state")
+            if str(e.get("subject")).startswith(prefix)]
+
+
+def test_public_api_is_pinned() -> None:
+    import harness.probes as probes
+
+    assert "Observers" in probes.__all__ and "StateRecorder" in probes.__all__
+
+
+def test_state_recorder_writes_only_changes() -> None:
+    tl = Timeline()
+    rec = StateRecorder(tl, "test")
+    assert rec.state("haproxy/app/app-az-a", "UP", True)
+    assert not rec.state("haproxy/app/app-az-a", "UP", True, detail="ignored: same state")
+    assert rec.state("haproxy/app/app-az-a", "DOWN", False)
+    rec.event("sentinel/mymaster", "+switch-master", detail="x")
+    assert _states(tl) == [("haproxy/app/app-az-a", "UP", True),
+                           ("haproxy/app/app-az-a", "DOWN", False)]
+    (ev,) = tl.events_of("obs.event")
+    assert ev.get("event") == "+switch-master" and ev.source == "test"
+    assert rec.current("haproxy/app/app-az-a") == ("DOWN", False)
+
+
+def test_a_failing_poll_marks_the_observer_unhealthy_and_polling_goes_on() -> None:
+    tl = Timeline()
+    rec = StateRecorder(tl, "test")
+    calls = {"n": 0}
+
+    def poll() -> None:
+        calls["n"] += 1
+        if 3 <= calls["n"] <= 6:
+            raise ValueError("garbled answer")
+
+    stop = threading.Event()
+    p = Poller("thing", poll, rec, interval_s=0.01, stop=stop)
+    p.start()
+    deadline = time.monotonic() + 5
+    while calls["n"] < 10 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    stop.set()
+    assert p.join(2.0)
+    assert calls["n"] >= 10 and p.failures == 4
+    assert _states(tl, "observer/") == [("observer/thing", "failing: ValueError", False),
+                                        ("observer/thing", "ok", True)]
+
+
+SHOW_STAT = """# pxname,svname,qcur,status,check_status,last_chk,
+front,FRONTEND,0,OPEN,,,
+app,app-az-a,0,{a},L7OK,200,
+app,app-az-b,0,UP,L7OK,200,
+app,BACKEND,0,UP,,,
+stats,FRONTEND,0,OPEN,,,
+"""
+
+
+def test_show_stat_parsing_and_health() -> None:
+    rows = parse_show_stat(SHOW_STAT.format(a="DOWN"))
+    assert [r["svname"] for r in rows][:3] == ["FRONTEND", "app-az-a", "app-az-b"]
+    assert rows[1]["status"] == "DOWN"
+    with pytest.raises(ValueError):
+        parse_show_stat("Unknown command")
+    assert server_healthy("UP") and server_healthy("UP 1/2") and server_healthy("no check")
+    assert not server_healthy("DOWN") and not server_healthy("DOWN 1/2")
+    assert not server_healthy("MAINT")
+
+
+@pytest.fixture
+def stats_socket(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
+    """A UNIX socket answering 'show stat' like HAProxy's runtime API."""
+    path = str(tmp_path / "haproxy.sock")
+    state = {"a": "UP"}
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(path)
+    srv.listen(8)
+    srv.settimeout(0.1)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = srv.accept()
+            except TimeoutError:
+                continue
+            with conn:
+                cmd = conn.recv(1024)
+                if cmd.strip() == b"show stat":
+                    conn.sendall(SHOW_STAT.format(a=state["a"]).encode())
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    yield path, state
+    stop.set()
+    t.join(2)
+    srv.close()
+
+
+def test_haproxy_observer_sees_a_server_go_down_and_up(
+        stats_socket: tuple[str, dict[str, str]]) -> None:
+    path, state = stats_socket
+    tl = Timeline()
+    obs = HAProxyObserver(path, StateRecorder(tl, "obs"))
+    obs.poll()
+    state["a"] = "DOWN"
+    obs.poll()
+    obs.poll()
+    state["a"] = "UP 1/2"
+    obs.poll()
+    assert _states(tl, "haproxy/app/app-az-a") == [
+        ("haproxy/app/app-az-a", "UP", True), ("haproxy/app/app-az-a", "DOWN", False),
+        ("haproxy/app/app-az-a", "UP 1/2", True)]
+    assert ("haproxy/app", "UP", True) in _states(tl)
+    assert not any(s.startswith("haproxy/stats") or s.startswith("haproxy/front/")
+                   for s, _, _ in _states(tl))
+    gone = HAProxyObserver(path + ".missing", StateRecorder(tl, "obs"))
+    gone.poll()
+    assert _states(tl)[-1] == ("haproxy", "unreachable", False)
+
+
+def test_sentinel_message_subjects() -> None:
+    names = {"10.0.0.2:6379": "redis-az-b", "10.0.0.3:6379": "redis-az-c",
+             "10.0.0.1:26379": "sentinel-az-a"}
+    m = "mymaster"
+    assert parse_sentinel_message("+sdown", "master mymaster 10.0.0.2 6379", names, m) == \
+        "sentinel/mymaster/redis-az-b"
+    assert parse_sentinel_message(
+        "+sdown", "slave 10.0.0.3:6379 10.0.0.3 6379 @ mymaster 10.0.0.2 6379", names, m) == \
+        "sentinel/mymaster/redis-az-c"
+    assert parse_sentinel_message(
+        "+switch-master", "mymaster 10.0.0.2 6379 10.0.0.3 6379", names, m) == \
+        "sentinel/mymaster/redis-az-c"
+    assert parse_sentinel_message(
+        "+sdown", "sentinel 1f2e 10.0.0.1 26379 @ mymaster 10.0.0.2 6379", names, m) == \
+        "sentinel/mymaster/sentinel-az-a"
+    assert parse_sentinel_message("+tilt", "#tilt mode entered", names, m) == "sentinel/mymaster"
+    assert parse_sentinel_message("+sdown", "master other 9.9.9.9 1", names, m) == \
+        "sentinel/other/9.9.9.9:1"
+
+
+def test_qdrant_shard_states() -> None:
+    body = {"result": {"peer_id": 1, "local_shards": [{"shard_id": 0, "state": "Active"}],
+                       "remote_shards": [{"shard_id": 0, "peer_id": 2, "state": "Dead"},
+                                         {"shard_id": 1, "peer_id": 3, "state": "Partial"}]}}
+    assert qdrant_shard_states("qdrant-az-a", body) == [
+        ("qdrant/qdrant-az-a/shard/0", "Active"), ("qdrant/qdrant-az-a/shard/0/peer/2", "Dead"),
+        ("qdrant/qdrant-az-a/shard/1/peer/3", "Partial")]
+
+
+class _Readyz(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.0"
+    body: dict[str, Any] = {}
+    status = 200
+
+    def do_GET(self) -> None:  # noqa: N802
+        data = json.dumps(type(self).body).encode()
+        self.send_response(type(self).status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def readyz_server() -> Iterator[tuple[str, type[_Readyz]]]:
+    handler = type("H", (_Readyz,), {"body": {"ready": True, "breakers": {
+        "primary": "closed", "fallback": "closed", "cache": "disabled"}}, "status": 200})
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    t = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    t.start()
+    yield f"http://127.0.0.1:{srv.server_address[1]}", handler
+    srv.shutdown()
+    srv.server_close()
+    t.join(2)
+
+
+def test_app_observer_readiness_and_breakers(readyz_server: tuple[str, type[_Readyz]]) -> None:
+    url, handler = readyz_server
+    tl = Timeline()
+    obs = AppObserver("app-az-a", url, StateRecorder(tl, "obs"))
+    try:
+        obs.poll()
+        handler.status = 503
+        handler.body = {"ready": False, "breakers": {"primary": "open", "fallback": "half_open",
+                                                     "cache": "disabled"}}
+        obs.poll()
+    finally:
+        obs.close()
+    assert _states(tl) == [
+        ("app/app-az-a", "ready", True), ("breaker/app-az-a/primary", "closed", True),
+        ("breaker/app-az-a/fallback", "closed", True), ("breaker/app-az-a/cache", "disabled", True),
+        ("app/app-az-a", "not-ready", False), ("breaker/app-az-a/primary", "open", False),
+        ("breaker/app-az-a/fallback", "half_open", False)]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        free = s.getsockname()[1]
+    dead = AppObserver("app-az-b", f"http://127.0.0.1:{free}", StateRecorder(tl, "obs"))
+    dead.poll()
+    dead.close()
+    assert _states(tl)[-1] == ("app/app-az-b", "unreachable", False)
+
+
+class _FakeControl:
+    """Pure-logic stand-in for ProviderControlClient."""
+
+    def __init__(self) -> None:
+        self.active: dict[str, dict[str, Any]] = {}
+        self.counts = {"requests": 0, "ok": 0}
+        self.closed = False
+
+    def faults(self) -> dict[str, dict[str, Any]]:
+        return dict(self.active)
+
+    def counters(self) -> dict[str, int]:
+        return dict(self.counts)
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_provider_observer_faults_and_counters() -> None:
+    tl = Timeline()
+    ctl = _FakeControl()
+    obs = ProviderObserver("primary", ctl, StateRecorder(tl, "obs"), counters_every_s=0.0)
+    obs.poll()
+    ctl.active = {"error": {"status": 500, "rate": 1.0}}
+    ctl.counts = {"requests": 3, "ok": 1}
+    obs.poll()
+    obs.poll()  # unchanged counters: no new event
+    assert obs.final() == {"requests": 3, "ok": 1}
+    assert _states(tl) == [("provider/primary", "no-faults", True),
+                           ("provider/primary", "faults: error", False)]
+    counters = [e.get("counters") for e in tl.events_of("obs.event")]
+    assert counters == [{"requests": 0, "ok": 0}, {"requests": 3, "ok": 1},
+                        {"requests": 3, "ok": 1}]
+
+
+def _topology(app_url: str) -> Topology:
+    host, port = app_url.removeprefix("http://").split(":")
+    return Topology(run_id="t", substrate="fake", front_door=Endpoint(host="127.0.0.1", port=1),
+                    api_key="k", vector_mode="embedded", zone_isolation=False, services=(
+                        Service(name="app-az-a", kind=Kind.APP, zone="az-a", endpoints={
+                            "main": Endpoint(host=host, port=int(port), scheme="http")}),))
+
+
+class _FakeStack:
+    def __init__(self, topology: Topology, sock: str | None) -> None:
+        self.topology = topology
+        self.haproxy_socket = sock
+
+
+def test_observers_run_every_supported_part_and_stop_cleanly(
+        readyz_server: tuple[str, type[_Readyz]],
+        stats_socket: tuple[str, dict[str, str]]) -> None:
+    url, _ = readyz_server
+    path, state = stats_socket
+    tl = Timeline()
+    before = threading.active_count()
+    with Observers(_FakeStack(_topology(url), path), tl, interval_s=0.02) as obs:
+        time.sleep(0.3)
+        state["a"] = "DOWN"
+        time.sleep(0.3)
+        assert obs.subjects()["haproxy/app/app-az-a"] == ("DOWN", False)
+    assert threading.active_count() == before  # every observer thread joined
+    subjects = {s for s, _, _ in _states(tl)}
+    assert {"app/app-az-a", "haproxy/app/app-az-a", "breaker/app-az-a/primary"} <= subjects
+    assert all(n > 3 for n in obs.polls().values())
+    assert tl.events_of("note")[0].get("observers") == ["app-app-az-a", "haproxy"]
+
+
+def test_observers_record_a_part_that_cannot_start() -> None:
+    class Broken:
+        haproxy_socket = None
+
+        @property
+        def topology(self) -> Topology:
+            raise RuntimeError("no topology yet")
+
+    tl = Timeline()
+    with Observers(Broken(), tl, interval_s=0.05):
+        pass
+    states = _states(tl, "observer/")
+    assert ("observer/sentinel", "failing: RuntimeError", False) in states
+    assert ("observer/apps", "failing: RuntimeError", False) in states
+    assert any("no haproxy_socket" in str(e.get("text")) for e in tl.events_of("note"))
