@@ -103,7 +103,8 @@ def _generator(a: Mapping[str, Any], exp: Experiment) -> dict[str, Any]:
     g = dict(a)
     g["kind"] = _GENERATORS.get(str(g.get("kind")), exp.load.generator if g.get("sent")
                                 else "none")
-    g["rate"] = float(g["rate"]) if g.get("rate") is not None else 0.0
+    # load.start precedes the analysed window, so the configured rate comes from the plan
+    g["rate"] = float(g["rate"]) if g.get("rate") else exp.load.rate
     return g
 
 
