@@ -92,7 +92,7 @@ def test_merge_combines_requests_strings_and_events() -> None:
     b.add_event("note", "b", t_ns=1, text="b")
     a.merge(b)
     assert [r.replica for r in a.requests] == ["app-az-a", "app-az-b"]
-    assert list(a.requests)[1] == list(b.requests)[0]
+    assert list(a.requests)[1] == b.requests.record(0)
     assert [e.get("text") for e in a.events] == ["b", "a"]
 
 
