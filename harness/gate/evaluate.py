@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from harness.gate.policy import Policy
 from harness.gate.regression import regression_rules
 from harness.gate.reports import LoadedReport, load_report
 from harness.gate.result import GateResult, RuleResult, apply_inconclusive
 from harness.gate.rules import report_rules
-from harness.history.store import HistoryStore
+
+if TYPE_CHECKING:
+    from harness.history.store import HistoryStore
 
 __all__ = ["evaluate"]
 

@@ -3,11 +3,15 @@ median of the last N runs of the same experiment in the history database."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from harness.gate.policy import RegressionLimit, RegressionRules
 from harness.gate.reports import LoadedReport, fault_values, metric_value, statistic
 from harness.gate.result import Outcome, fmt
 from harness.gate.rules import Row
-from harness.history.store import HistoryStore
+
+if TYPE_CHECKING:
+    from harness.history.store import HistoryStore
 
 __all__ = ["regression_rules"]
 
