@@ -117,6 +117,15 @@ class LocalStack:
         if child is not None and child.poll() is not None:
             del self._children[service]
 
+    def hand_over(self) -> None:
+        """Leave the run to the CLI (``chaos-harness up``): it stays up after this process
+        exits, is not reaped as stale, and ``chaos-harness down`` removes it."""
+        with self._store.lock():
+            rec = self._refresh()
+            rec.detached = True
+            self._store.save(rec)
+        self.detach()
+
     def detach(self) -> None:
         """Hand the processes over (``chaos-harness up``): they outlive this process."""
         with warnings.catch_warnings():

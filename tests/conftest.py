@@ -1,0 +1,96 @@
+"""Shared fixtures.
+
+``local_stack``: one real local stack (three zones in network namespaces) for the whole session,
+started on first use and torn down at the end. Skips with the reason when this machine cannot
+run it (not root, no namespaces, a missing binary). Tests that inject faults should use
+``healed_stack``, which heals everything and waits for readiness after each test so the next
+one starts from a clean, fully redundant stack.
+
+At the end of the session every run this pytest process started must have left nothing behind
+(processes, namespaces, links, iptables rules); otherwise the session fails.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+
+import pytest
+
+from harness.errors import StackError
+
+_STARTED_KEYS: list[str] = []
+LOCAL_BINARIES = ("redis-server", "redis-sentinel", "haproxy", "toxiproxy-server")
+
+
+def local_stack_skip_reason(*, need_netns: bool = True) -> str | None:
+    """Why a local stack cannot run here (None: it can)."""
+    missing = [b for b in LOCAL_BINARIES if shutil.which(b) is None]
+    if missing:
+        return f"missing binaries {missing}: run scripts/setup.sh"
+    if need_netns:
+        from harness.stack.local.netns import netns_unavailable_reason
+
+        reason = netns_unavailable_reason()
+        if reason:
+            return f"the local stack needs network namespaces: {reason}"
+    return None
+
+
+def remember_run(key: str) -> None:
+    """Register a run key for the end-of-session leak check."""
+    _STARTED_KEYS.append(key)
+
+
+@pytest.fixture
+def stack_skip_reason() -> object:
+    """``stack_skip_reason(need_netns=True) -> str | None`` for tests that start their own."""
+    return local_stack_skip_reason
+
+
+@pytest.fixture
+def remember_run_key() -> object:
+    """``remember_run_key(key)``: include a run in the end-of-session leak check."""
+    return remember_run
+
+
+@pytest.fixture(scope="session")
+def local_stack() -> Iterator[object]:
+    """A ready local stack (namespace mode), shared by the session."""
+    reason = local_stack_skip_reason()
+    if reason:
+        pytest.skip(reason)
+    from harness.stack import open_stack
+
+    try:
+        cm = open_stack(substrate="local", ready_timeout=90.0)
+        stack = cm.__enter__()
+    except StackError as exc:
+        pytest.fail(f"the local stack would not start: {exc}")
+    remember_run(stack.record.key)  # type: ignore[attr-defined]
+    try:
+        yield stack
+    finally:
+        cm.__exit__(None, None, None)
+
+
+@pytest.fixture
+def healed_stack(local_stack: object) -> Iterator[object]:
+    """``local_stack``, healed and ready again after the test."""
+    yield local_stack
+    local_stack.heal_all()  # type: ignore[attr-defined]
+    local_stack.wait_ready(60.0)  # type: ignore[attr-defined]
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if not _STARTED_KEYS or os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    from harness.stack.local.verify import leftovers
+
+    left = {k: v for k in _STARTED_KEYS if (v := leftovers(k))}
+    if left:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(f"LEAK: runs left things behind: {left}", red=True)
