@@ -8,19 +8,18 @@ servers use ``init-addr last,libc,none`` and re-resolve). Redis and Sentinel use
 (``resolve-hostnames`` / ``announce-hostnames``, ``replica-announce-ip``): container addresses
 change when a container restarts or rejoins a network, names do not.
 
-``python -m harness.stack.docker.configs --out docker/config`` writes the default-knob files that
+``python -m harness.stack.docker.writeconfigs --out docker/config`` writes the default-knob files that
 ``docker-compose.ha.yml`` uses when it is run by hand; a unit test keeps them current.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from harness.knobs import app_environment, resolve_knobs
+from harness.knobs import app_environment
 from harness.stack.docker.layout import PROXIES, SENTINEL_MASTER
 from harness.topology import EDGE, EXTERNAL, ZONES
 
@@ -216,19 +215,3 @@ def write_config_dir(path: Path, knobs: Mapping[str, Any]) -> list[Path]:
         target.chmod(0o644)
         written.append(target)
     return written
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Write the docker substrate's config files "
-                                                 "for the default knobs (or --set overrides).")
-    parser.add_argument("--out", type=Path, required=True, help="directory to write into")
-    parser.add_argument("--set", action="append", default=[], metavar="KNOB=VALUE")
-    args = parser.parse_args(argv)
-    overrides = dict(s.split("=", 1) for s in args.set)
-    for p in write_config_dir(args.out, resolve_knobs(overrides)):
-        print(p)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -7,9 +7,12 @@ person can act on, or None when the substrate is usable.
 
 from __future__ import annotations
 
+import gc
 import importlib
+import os
 import shutil
 import subprocess
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -26,20 +29,41 @@ def docker_client(timeout: float = 10.0) -> Any:
     return sdk.from_env(timeout=timeout)
 
 
+def _missing_socket() -> str | None:
+    """When the engine address is a unix socket that does not exist, say so (no SDK needed)."""
+    host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+    if not host.startswith("unix://"):
+        return None
+    path = host.removeprefix("unix://")
+    if os.path.exists(path):
+        return None
+    where = f"DOCKER_HOST={host}" if "DOCKER_HOST" in os.environ else "DOCKER_HOST is unset"
+    return f"unix socket {path} does not exist ({where})"
+
+
 def engine_problem(*, timeout: float = 2.0, client_factory: Callable[..., Any] | None = None
                    ) -> str | None:
     """None when a Docker engine answers a ping, else why not (with what to do)."""
+    missing = None if client_factory else _missing_socket()
+    if missing:
+        return f"no Docker engine reachable: {missing}; {_FALLBACK}"
     factory = client_factory or docker_client
-    try:
-        client = factory(timeout=timeout)
+    # The SDK leaks the socket of a refused connect (ResourceWarning when it is collected).
+    problem = None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
         try:
-            client.ping()
-        finally:
-            client.close()
-    except Exception as exc:  # DockerException, requests errors, a bad DOCKER_HOST ...
-        detail = " ".join(str(exc).split()) or type(exc).__name__
-        return f"no Docker engine reachable: {detail}; {_FALLBACK}"
-    return None
+            client = factory(timeout=timeout)
+            try:
+                client.ping()
+            finally:
+                client.close()
+        except Exception as exc:  # DockerException, requests errors, a bad DOCKER_HOST ...
+            detail = " ".join(str(exc).split()) or type(exc).__name__
+            problem = f"no Docker engine reachable: {detail}; {_FALLBACK}"
+        if problem:
+            gc.collect()  # collect the leaked socket while its warning is still ignored
+    return problem
 
 
 def compose_problem(*, docker_bin: str | None = None, timeout: float = 10.0) -> str | None:
