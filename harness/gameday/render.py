@@ -22,7 +22,8 @@ def _f(v: float | None, unit: str = "", digits: int = 3) -> str:
     if v is None:
         return "-"
     if unit == "%":
-        return f"{v * 100:.{digits}g}%"
+        pct = v * 100
+        return f"{pct:.0f}%" if abs(pct) >= 100 else f"{pct:.{digits}g}%"
     return f"{v:.{digits}g}{unit}"
 
 
