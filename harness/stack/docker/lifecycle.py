@@ -153,8 +153,11 @@ def start_docker_stack(*, knobs: Mapping[str, Any] | None = None, run_id: str | 
         stack.wait_ready(ready_timeout)
         stack._note("stack ready", run_id=run.run_id, front_door=stack.topology.front_door.url)
         return stack
-    except BaseException:
-        compose_down(run)
+    except BaseException as exc:
+        try:
+            compose_down(run)
+        except StackError as down_exc:  # keep the original error; say what is left behind
+            exc.add_note(f"teardown failed too: {down_exc}")
         raise
 
 
