@@ -31,7 +31,7 @@ from typing import Any
 from harness.simulators.faults import FaultSet, Plan
 from harness.simulators.httpserver import Connection, HttpServer, Request
 
-__all__ = ["OUTCOMES", "ProviderSimulator", "make_answer", "main"]
+__all__ = ["OUTCOMES", "ProviderSimulator", "main", "make_answer"]
 
 #: Outcome counters, each completion request counted in exactly one when its fate is decided.
 OUTCOMES = ("ok", "error_5xx", "error_4xx", "rate_limited", "hung", "stalled", "disconnected",
@@ -63,7 +63,7 @@ def make_answer(name: str, messages: Any) -> str:
             if line.startswith("["):
                 passage = line.split("]", 1)[-1].strip()
                 break
-    first = _SENTENCE.split(passage, 1)[0] if passage else "No context was provided."
+    first = " ".join(_SENTENCE.split(passage)[:2]) if passage else "No context was provided."
     return f"{first} This answers: {question} [sim {name} {digest}]"
 
 

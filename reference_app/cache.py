@@ -1,0 +1,194 @@
+"""The LLM response cache: Redis through Sentinel, failing open.
+
+A LangChain ``BaseCache`` (so it can also be handed to a chat model) whose every Redis error,
+timeout or missing master becomes a cache miss (lookup) or a dropped write (update), never an
+exception. A small breaker skips Redis for a second after three consecutive errors, so a
+blackholed Redis costs three timeouts, not one per request. Retries are off and timeouts are
+explicit (redis-py retries by default, also on Sentinel connections).
+
+With ``RAG_REDIS_VIA_TOXIPROXY=true`` the master address Sentinel hands out is remapped through
+``RAG_REDIS_ADDRESS_MAP`` to the Toxiproxy proxy in front of that Redis, so Redis toxics apply.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import redis
+import redis.asyncio
+import redis.asyncio.retry
+import redis.asyncio.sentinel
+import redis.retry
+import redis.sentinel
+from langchain_core.caches import RETURN_VAL_TYPE, BaseCache
+from langchain_core.outputs import Generation
+from redis.backoff import NoBackoff
+
+from reference_app.breaker import CircuitBreaker
+
+__all__ = ["SentinelCache"]
+
+Address = tuple[str, int]
+
+
+def _remap(address: Address, mapping: Mapping[Address, Address]) -> Address:
+    host, port = address[0], int(address[1])
+    return mapping.get((host, port), (host, port))
+
+
+class _RemapSentinelAsync(redis.asyncio.sentinel.Sentinel):
+    address_map: Mapping[Address, Address] = {}
+
+    async def discover_master(self, service_name: str) -> Address:
+        return _remap(await super().discover_master(service_name), self.address_map)
+
+
+class _RemapSentinelSync(redis.sentinel.Sentinel):
+    address_map: Mapping[Address, Address] = {}
+
+    def discover_master(self, service_name: str) -> Address:
+        return _remap(super().discover_master(service_name), self.address_map)
+
+
+class SentinelCache(BaseCache):
+    """Fail-open LLM cache. Keys: ``rag:llm:<sha256(llm_string, prompt)>``, values JSON."""
+
+    def __init__(self, *, sentinels: Sequence[Address], master: str, socket_timeout: float,
+                 connect_timeout: float, sentinel_timeout: float,
+                 address_map: Mapping[Address, Address] | None = None, ttl_s: int = 3600,
+                 breaker: CircuitBreaker,
+                 on_result: Callable[[str], None] = lambda result: None) -> None:
+        self.master = master
+        self.ttl_s = ttl_s
+        self.breaker = breaker
+        self._on_result = on_result
+        self.last_error = ""
+        self._args = (list(sentinels), sentinel_timeout, socket_timeout, connect_timeout,
+                      dict(address_map or {}))
+        sentinel_kw, conn_kw = self._kwargs(redis.asyncio.retry.Retry(NoBackoff(), 0))
+        asentinel = _RemapSentinelAsync(list(sentinels), sentinel_kwargs=sentinel_kw, **conn_kw)
+        asentinel.address_map = self._args[4]
+        self._async = asentinel.master_for(master, **conn_kw)
+        self._sync: redis.Redis | None = None
+
+    def _kwargs(self, retry: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+        """(sentinel kwargs, connection kwargs): explicit timeouts, no retries."""
+        _, sentinel_timeout, socket_timeout, connect_timeout, _ = self._args
+        common = {"retry": retry, "retry_on_error": [], "lib_name": None, "lib_version": None}
+        return ({"socket_timeout": sentinel_timeout, "socket_connect_timeout": sentinel_timeout,
+                 **common},
+                {"socket_timeout": socket_timeout, "socket_connect_timeout": connect_timeout,
+                 **common})
+
+    @staticmethod
+    def key(prompt: str, llm_string: str) -> str:
+        digest = hashlib.sha256(f"{llm_string}\x00{prompt}".encode()).hexdigest()
+        return f"rag:llm:{digest}"
+
+    def _failed(self, exc: BaseException) -> None:
+        self.last_error = f"{type(exc).__name__}: {exc}"[:300]
+        self.breaker.failure()
+
+    # -- asyncio (what the service uses) --------------------------------------------------------
+
+    async def alookup(self, prompt: str, llm_string: str) -> RETURN_VAL_TYPE | None:
+        if not self.breaker.allow():
+            self._on_result("skipped")
+            return None
+        try:
+            raw = await self._async.get(self.key(prompt, llm_string))
+        except (TimeoutError, redis.RedisError, OSError) as exc:
+            self._failed(exc)
+            self._on_result("error")
+            return None
+        self.breaker.success()
+        self._on_result("miss" if raw is None else "hit")
+        return None if raw is None else _decode(raw)
+
+    async def aupdate(self, prompt: str, llm_string: str, return_val: RETURN_VAL_TYPE) -> None:
+        if not self.breaker.allow():
+            self._on_result("skipped")
+            return
+        try:
+            await self._async.set(self.key(prompt, llm_string), _encode(return_val),
+                                  ex=self.ttl_s)
+        except (TimeoutError, redis.RedisError, OSError) as exc:
+            self._failed(exc)
+            self._on_result("write_error")
+            return
+        self.breaker.success()
+        self._on_result("write")
+
+    async def aclear(self, **kwargs: Any) -> None:
+        try:
+            async for key in self._async.scan_iter(match="rag:llm:*", count=500):
+                await self._async.delete(key)
+        except (TimeoutError, redis.RedisError, OSError) as exc:
+            self._failed(exc)
+
+    async def aping(self) -> tuple[bool, str]:
+        """For /readyz: can we reach the current master?"""
+        try:
+            await self._async.ping()
+        except (TimeoutError, redis.RedisError, OSError) as exc:
+            return False, f"{type(exc).__name__}: {exc}"[:300]
+        return True, "ok"
+
+    async def aclose(self) -> None:
+        await self._async.aclose()
+
+    # -- sync (BaseCache's required interface; same fail-open rules) -----------------------------
+
+    def _sync_client(self) -> redis.Redis:
+        if self._sync is None:
+            sentinels, mapping = self._args[0], self._args[4]
+            sentinel_kw, conn_kw = self._kwargs(redis.retry.Retry(NoBackoff(), 0))
+            sentinel = _RemapSentinelSync(sentinels, sentinel_kwargs=sentinel_kw, **conn_kw)
+            sentinel.address_map = mapping
+            self._sync = sentinel.master_for(self.master, **conn_kw)
+        return self._sync
+
+    def lookup(self, prompt: str, llm_string: str) -> RETURN_VAL_TYPE | None:
+        if not self.breaker.allow():
+            return None
+        try:
+            raw = self._sync_client().get(self.key(prompt, llm_string))
+        except (redis.RedisError, OSError) as exc:
+            self._failed(exc)
+            return None
+        self.breaker.success()
+        return None if raw is None else _decode(raw)
+
+    def update(self, prompt: str, llm_string: str, return_val: RETURN_VAL_TYPE) -> None:
+        if not self.breaker.allow():
+            return
+        try:
+            self._sync_client().set(self.key(prompt, llm_string), _encode(return_val),
+                                    ex=self.ttl_s)
+        except (redis.RedisError, OSError) as exc:
+            self._failed(exc)
+            return
+        self.breaker.success()
+
+    def clear(self, **kwargs: Any) -> None:
+        try:
+            client = self._sync_client()
+            for key in client.scan_iter(match="rag:llm:*", count=500):
+                client.delete(key)
+        except (redis.RedisError, OSError) as exc:
+            self._failed(exc)
+
+
+def _encode(return_val: RETURN_VAL_TYPE) -> str:
+    return json.dumps([g.text for g in return_val])
+
+
+def _decode(raw: bytes | str) -> RETURN_VAL_TYPE | None:
+    try:
+        texts = json.loads(raw)
+        return [Generation(text=str(t)) for t in texts] if isinstance(texts, list) else None
+    except ValueError:
+        return None

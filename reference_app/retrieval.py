@@ -1,0 +1,133 @@
+"""Retrieval through ``langchain_qdrant.QdrantVectorStore``: embedded or against a Qdrant server.
+
+* ``embedded`` (default): ``QdrantClient(":memory:")`` inside the replica, loaded from
+  ``RAG_CORPUS`` at startup. Searches run inline (pure CPU, sub-millisecond).
+* ``server``: a ``QdrantClient`` against ``RAG_QDRANT_URL`` (the HAProxy front door of the
+  cluster). The store is built without validating the collection, so the replica starts while
+  Qdrant is down; a background thread creates the collection (explicit shards, replication
+  and write consistency) and loads the corpus once Qdrant answers. Searches run in a worker
+  thread under ``RAG_RETRIEVAL_TIMEOUT_S``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+from langchain_core.documents import Document
+from langchain_qdrant import QdrantVectorStore
+from qdrant_client import QdrantClient, models
+
+from reference_app.config import Settings
+from reference_app.embeddings import HashingEmbeddings
+
+__all__ = ["Retriever", "load_corpus"]
+
+
+def load_corpus(path: Path) -> list[Document]:
+    """``documents.jsonl`` rows (id, title, text) as LangChain documents."""
+    docs = []
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            if line.strip():
+                row = json.loads(line)
+                docs.append(Document(page_content=f"{row['title']}. {row['text']}",
+                                     metadata={"id": row["id"], "title": row["title"]}))
+    if not docs:
+        raise ValueError(f"corpus {path} has no documents")
+    return docs
+
+
+class Retriever:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.embeddings = HashingEmbeddings(settings.embed_dim)
+        self.documents = load_corpus(settings.corpus)
+        self.loaded = threading.Event()
+        self.last_error = ""
+        self._stop = threading.Event()
+        self._loader: threading.Thread | None = None
+        if settings.qdrant_mode == "embedded":
+            self.client = QdrantClient(":memory:")
+            self._ensure_collection()
+        else:
+            self.client = QdrantClient(url=settings.qdrant_url, prefer_grpc=False,
+                                       timeout=settings.retrieval_timeout_s)  # type: ignore[arg-type]
+            self._loader = threading.Thread(target=self._bootstrap, name="qdrant-bootstrap",
+                                            daemon=True)
+        self.store = QdrantVectorStore(client=self.client, collection_name=settings.collection,
+                                       embedding=self.embeddings,
+                                       validate_collection_config=False)
+        if self._loader is not None:
+            self._loader.start()
+
+    def _ensure_collection(self) -> None:
+        s = self.settings
+        name = s.collection
+        if not self.client.collection_exists(name):
+            try:
+                self.client.create_collection(
+                    name, vectors_config=models.VectorParams(
+                        size=s.embed_dim, distance=models.Distance.COSINE),
+                    shard_number=s.qdrant_shards, replication_factor=s.qdrant_replication,
+                    write_consistency_factor=s.qdrant_write_consistency)
+            except Exception:  # another replica created it first (409): fine if it exists now
+                if not self.client.collection_exists(name):
+                    raise
+        count = self.client.count(name, exact=True).count
+        if count < len(self.documents):  # deterministic ids: re-loading is idempotent
+            store = QdrantVectorStore(client=self.client, collection_name=name,
+                                      embedding=self.embeddings)
+            store.add_documents(self.documents, ids=list(range(len(self.documents))))
+        self.loaded.set()
+
+    def _bootstrap(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._ensure_collection()
+                self.last_error = ""
+                return
+            except Exception as exc:  # Qdrant not up yet: keep trying, report in /readyz
+                self.last_error = f"bootstrap: {type(exc).__name__}: {exc}"[:300]
+            self._stop.wait(1.0)
+
+    async def search(self, question: str) -> list[Document]:
+        """Top-k passages; raises whatever the client raised (or TimeoutError)."""
+        if self.settings.qdrant_mode == "embedded":
+            return self._search(question)
+        return await asyncio.wait_for(asyncio.to_thread(self._search, question),
+                                      timeout=self.settings.retrieval_timeout_s)
+
+    def _search(self, question: str) -> list[Document]:
+        """``QdrantVectorStore.similarity_search`` minus two costs on the hot path.
+
+        The query vector goes in as a cached numpy array (the local client deep-copies a list
+        query, 512 floats, on every search) and ``similarity_search_by_vector`` is avoided (it
+        fetches the collection's config on every call, an extra round trip in server mode).
+        """
+        store = self.store
+        points = self.client.query_points(
+            store.collection_name, query=self.embeddings.query_array(question),
+            using=store.vector_name or None, limit=self.settings.top_k, with_payload=True,
+            with_vectors=False).points
+        return [store._document_from_point(p, store.collection_name, store.content_payload_key,
+                                           store.metadata_payload_key) for p in points]
+
+    def readiness(self) -> dict[str, Any]:
+        mode = self.settings.qdrant_mode
+        if mode == "embedded":
+            return {"ok": True, "mode": mode, "documents": len(self.documents)}
+        try:
+            info = self.client.get_collection(self.settings.collection)
+            ok = self.loaded.is_set() and info.points_count is not None
+            return {"ok": bool(ok), "mode": mode, "points": info.points_count,
+                    "detail": self.last_error or "ok"}
+        except Exception as exc:
+            return {"ok": False, "mode": mode, "detail": f"{type(exc).__name__}: {exc}"[:300]}
+
+    def close(self) -> None:
+        self._stop.set()
+        self.client.close()
