@@ -178,3 +178,30 @@ def test_master_kill_fails_over_and_roles_follow(healed_stack) -> None:
             pass
         time.sleep(0.1)
     assert clients.redis_call(ep.host, ep.port, "ROLE")[0] == "slave"
+
+
+@pytest.mark.parametrize("overrides", [
+    {},
+    {"haproxy.retries": 0, "haproxy.redispatch": False, "haproxy.retry_on": "none",
+     "haproxy.observe_layer7": False},
+    {"haproxy.retry_on": "conn-failure empty-response response-timeout", "haproxy.fall": 5},
+])
+@pytest.mark.parametrize("cluster", [False, True])
+def test_generated_haproxy_config_is_accepted_by_haproxy(tmp_path, overrides, cluster) -> None:
+    import shutil
+
+    from harness.knobs import resolve_knobs
+    from harness.stack.local.configs import haproxy_config
+    from harness.stack.local.plan import make_plan
+
+    if shutil.which("haproxy") is None:
+        pytest.skip("haproxy is not installed (scripts/setup.sh installs it)")
+    text = haproxy_config(make_plan("ab12cd", netns_mode=False, octet=200),
+                          resolve_knobs(overrides), stats_socket=str(tmp_path / "s.sock"),
+                          cluster=cluster)
+    cfg = tmp_path / "haproxy.cfg"
+    cfg.write_text(text)
+    res = subprocess.run(["haproxy", "-c", "-f", str(cfg)], capture_output=True, text=True,
+                         timeout=30)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "[WARNING]" not in res.stdout + res.stderr

@@ -174,10 +174,7 @@ def make_plan(run_id: str, *, netns_mode: bool, octet: int) -> RunPlan:
     key = run_key(run_id)
     if not 1 <= octet <= 254:
         raise ValueError(f"octet must be in 1..254, got {octet}")
-    if netns_mode:
-        prefix = f"10.213.{octet}."
-    else:
-        prefix = f"127.0.{octet}."
+    prefix = f"10.213.{octet}." if netns_mode else f"127.0.{octet}."
     addresses = {place: prefix + str(host) for place, host in _HOST.items()}
     return RunPlan(run_id=run_id, key=key, netns_mode=netns_mode, octet=octet,
                    addresses=addresses)

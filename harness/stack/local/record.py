@@ -22,8 +22,14 @@ from pathlib import Path
 from typing import Any
 
 from harness.stack.local import netns as net
-from harness.stack.local.procs import ProcSpec, find_marked, kill_pids, proc_alive, \
-    proc_start_time, terminate_all
+from harness.stack.local.procs import (
+    ProcSpec,
+    find_marked,
+    kill_pids,
+    proc_alive,
+    proc_start_time,
+    terminate_all,
+)
 
 __all__ = ["RunRecord", "RunStore"]
 

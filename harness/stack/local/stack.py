@@ -29,7 +29,7 @@ from harness.stack.local.plan import PROVIDERS, SENTINEL_PORT, RunPlan, make_pla
 from harness.stack.local.procs import log_tail, proc_alive, proc_state, signal_group, spawn
 from harness.stack.local.record import RunRecord, RunStore
 from harness.timeline import Timeline
-from harness.topology import EDGE, ZONES, Endpoint, Kind, Topology
+from harness.topology import ZONES, Endpoint, Kind, Topology
 
 __all__ = ["LocalStack"]
 

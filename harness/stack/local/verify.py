@@ -7,7 +7,7 @@ rule or process carrying the run's key may survive it.
 from __future__ import annotations
 
 import os
-from pathlib import Path
+import shutil
 
 from harness.stack.local import netns as net
 from harness.stack.local.procs import find_marked
@@ -21,8 +21,7 @@ def leftovers(key: str) -> list[str]:
     if net.NETNS_DIR.is_dir():
         found += [f"netns {n}" for n in os.listdir(net.NETNS_DIR) if n.startswith(prefix)]
     found += [f"link {n}" for n in os.listdir("/sys/class/net") if n.startswith(prefix)]
-    if os.geteuid() == 0 and Path("/usr/sbin/iptables").exists() or Path(
-            "/sbin/iptables").exists():
+    if os.geteuid() == 0 and shutil.which("iptables"):
         rules = net.iptables(["-t", "filter", "-S"], check=False).splitlines()
         tag = f"chaos-harness:{key}"
         found += [f"iptables {r}" for r in rules if f'"{tag}' in r or f" {tag}" in r]
