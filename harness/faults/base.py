@@ -242,15 +242,15 @@ class Fault(ABC):
         topo = stack.topology
         for cap in self.required_capabilities():
             reason = None
-            if not isinstance(stack, CAPABILITIES[cap]):
-                reason = f"substrate {stack.name!r} does not implement {cap}"
-            elif cap in ("ZoneIsolatable", "NetworkFaults") and not topo.zone_isolation:
+            if cap in ("ZoneIsolatable", "NetworkFaults") and not topo.zone_isolation:
                 reason = ("this stack runs zones on loopback addresses (no root or no network "
                           "namespaces), so zones cannot be cut off; run as root")
             elif cap == "QdrantCluster" and topo.vector_mode != "cluster":
                 reason = (f"the vector tier runs {topo.vector_mode!r} inside each app replica, "
                           "not as a Qdrant cluster; put a qdrant binary on PATH or in "
                           "QDRANT_BIN, or use substrate 'docker'")
+            elif not isinstance(stack, CAPABILITIES[cap]):
+                reason = f"substrate {stack.name!r} does not implement {cap}"
             if reason:
                 raise UnsupportedFault(self.name, capability=cap, substrate=stack.name,
                                        available_on=CAPABILITY_SUBSTRATES.get(cap, ()),
