@@ -73,11 +73,8 @@ class HashingEmbeddings(Embeddings):
         return (vec / norm).astype(np.float32)
 
     def query_array(self, text: str) -> np.ndarray:
-        """The query vector as a read-only numpy array, cached per text (questions repeat).
-
-        Handing Qdrant's local mode an array instead of a list avoids its per-search
-        ``deepcopy`` of a long list (the largest CPU cost of a cache-hit answer).
-        """
+        """The query vector as a read-only numpy array, cached per text (questions repeat
+        under load, so a repeated question costs a dict lookup instead of hashing)."""
         return self._cached(text)
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
