@@ -135,3 +135,29 @@ class TinyServer:
             b"X-Replica: %s\r\nX-Degraded: false\r\nX-Provider: %s\r\n\r\n%s"
             % (b.status, len(body), self.replica.encode(), b.provider.encode(), body))
         self.answered += 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m harness.load.tinyserver [--port P]``: serve until SIGTERM / Ctrl-C (prints
+    the URL on stdout first), e.g. as a benchmark target in its own process."""
+    import argparse
+    import signal
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    args = parser.parse_args(argv)
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    with TinyServer(host=args.host, port=args.port) as srv:
+        print(srv.url, flush=True)
+        try:
+            while not done.wait(0.5):
+                pass
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
