@@ -163,7 +163,8 @@ class FaultHandle:
             "params": self.fault.params, "services": list(self.services),
             "landed": self.landed, "verification": self.detail, "verify_s": self.verify_s,
             "recovered": self.recovered, "recover_detail": self.recover_detail,
-            "recover_s": self.recover_s,
+            "recover_s": self.recover_s, "injected_at_ns": self.injected_at_ns,
+            "reverted_at_ns": self.reverted_at_ns,
         }
 
 
@@ -310,7 +311,14 @@ class Fault(ABC):
             if isinstance(exc, HarnessError) or not isinstance(exc, Exception):
                 raise
             raise FaultError(f"fault {self.name!r} could not be injected: {exc}") from exc
-        check, elapsed = poll(lambda: self.verify(stack, injection), self.verify_timeout_s)
+        try:
+            check, elapsed = poll(lambda: self.verify(stack, injection), self.verify_timeout_s)
+        except BaseException as exc:  # Ctrl-C while verifying: do not leave the fault behind
+            try:
+                handle.revert()
+            except HarnessError as rexc:
+                exc.add_note(f"and the revert failed too: {rexc}")
+            raise
         handle.landed, handle.verify_s = check.ok, elapsed
         handle.detail = check.detail if check.ok else (
             f"did not take effect within {elapsed:.1f}s: {check.detail}")

@@ -82,7 +82,7 @@ class Partition(Fault):
 
     def inject(self, stack: Stack, injection: Injection) -> None:
         assert isinstance(stack, NetworkFaults)
-        pairs = [p for p in _pairs(stack, self.a, self.b) if _reach(stack, *p)]
+        pairs = [[s, d] for s, d in _pairs(stack, self.a, self.b) if _reach(stack, s, d)]
         bystanders = [p for p in PLACES if p not in self.a and p not in self.b
                       and p in {s.zone for s in stack.topology.services}]
         injection.data["pairs"] = pairs

@@ -11,7 +11,7 @@ import threading
 from dataclasses import dataclass
 from typing import ClassVar
 
-from harness.errors import FaultError
+from harness.errors import FaultError, HarnessError
 from harness.faults.base import Fault, Injection
 from harness.faults.checks import Check, proc_gone, proc_state, service_pid
 from harness.faults.params import Param
@@ -35,6 +35,14 @@ def _pids(stack: Stack, services: tuple[str, ...]) -> dict[str, int]:
                              f"Check 'chaos-harness status'.")
         pids[name] = pid
     return pids
+
+
+def _delayed_restart(stack: Stack, injection: Injection) -> None:
+    """The "supervisor" of ``kill --param restart_after``: errors land in the injection."""
+    try:
+        injection.data["restarted"] = restart_services(stack, injection.services)
+    except (HarnessError, OSError) as exc:
+        injection.data["restart_error"] = f"{type(exc).__name__}: {exc}"
 
 
 @register
@@ -65,8 +73,8 @@ class Kill(Fault):
         for name in injection.services:
             stack.kill(name, _SIGNALS[self.signal])
         if self.restart_after is not None:
-            timer = threading.Timer(self.restart_after, restart_services,
-                                    args=(stack, injection.services))
+            timer = threading.Timer(self.restart_after, _delayed_restart,
+                                    args=(stack, injection))
             timer.daemon = True
             timer.start()
             injection.timers.append(timer)

@@ -35,7 +35,7 @@ def _client(stack: Stack, provider: str) -> ProviderControlClient:
 
 def clear_providers(stack: Stack) -> list[str]:
     """Switch every fault of every simulator off; returns what was cleared."""
-    done = []
+    done: list[str] = []
     for provider in PROVIDERS:
         with _client(stack, provider) as ctl:
             done.extend(f"provider {provider}: {kind} cleared" for kind in ctl.clear())

@@ -21,8 +21,8 @@ from harness.faults.toxiproxy import Toxic, ToxiproxyClient
 from harness.stack.base import Proxied, Stack
 from harness.topology import Endpoint, Selector
 
-__all__ = ["Bandwidth", "Latency", "LimitData", "ProxyDown", "ResetPeer", "SlowClose",
-           "Slicer", "ToxicFault", "ToxicTimeout"]
+__all__ = ["Bandwidth", "Latency", "LimitData", "ProxyDown", "ResetPeer", "Slicer",
+           "SlowClose", "ToxicFault", "ToxicTimeout"]
 
 _PROXY = Param(name="proxy", type="str", default=None, nullable=True,
                help="Toxiproxy proxy name (provider-primary, provider-fallback, qdrant, "
@@ -94,7 +94,7 @@ class ToxicFault(_ProxyFault):
     toxicity: float = 1.0
 
     def toxic(self, fault_id: str) -> Toxic:
-        attrs = {a: int(round(getattr(self, p))) for a, p in self.ATTRIBUTES.items()}
+        attrs = {a: round(getattr(self, p)) for a, p in self.ATTRIBUTES.items()}
         return Toxic(name=f"chaos-{fault_id}", type=self.TOXIC, stream=self.stream,
                      toxicity=self.toxicity, attributes=attrs)
 

@@ -156,9 +156,9 @@ def test_effects_are_felt_by_real_requests(simulator: ProviderStack) -> None:
 def test_overlapping_faults_clear_only_their_own_kind(simulator: ProviderStack) -> None:
     with build_fault("provider-latency").applied(simulator, Timeline(), fault_id="o1"):
         with build_fault("provider-5xx", params={"rate": 0.1}).applied(
-                simulator, Timeline(), fault_id="o2"):
-            with ProviderControlClient(*simulator.provider_control("primary")) as ctl:
-                assert set(ctl.faults()) == {"latency", "error"}
+                simulator, Timeline(), fault_id="o2"), ProviderControlClient(
+                *simulator.provider_control("primary")) as ctl:
+            assert set(ctl.faults()) == {"latency", "error"}
         with ProviderControlClient(*simulator.provider_control("primary")) as ctl:
             assert set(ctl.faults()) == {"latency"}
 
