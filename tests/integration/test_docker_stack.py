@@ -1,0 +1,150 @@
+"""The docker substrate end to end: a real compose project, real faults, real teardown.
+
+Needs a Docker engine and the Compose v2 plugin; without them every test here is skipped with
+the reason ``harness.stack.docker.docker_problem()`` gives (the same string
+``available_substrates()["docker"]`` shows). The first run builds the app image and pulls the
+official images, which takes minutes.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections.abc import Callable, Iterator
+
+import httpx
+import pytest
+
+from harness.simulators.control import ProviderControlClient
+from harness.stack import available_substrates, open_stack
+from harness.stack.docker import DockerStack, docker_problem
+from harness.stack.docker.engine import docker_client
+from harness.topology import ZONES, Kind
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+PROBLEM = docker_problem()
+if PROBLEM:
+    pytestmark.append(pytest.mark.skip(reason=f"docker substrate unavailable: {PROBLEM}"))
+
+
+def _eventually(what: str, ok: Callable[[], bool], timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if ok():
+            return
+        time.sleep(0.2)
+    pytest.fail(f"{what}: not within {timeout:g} s")
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[DockerStack]:
+    with open_stack(substrate="docker", ready_timeout=600.0) as s:
+        assert isinstance(s, DockerStack)
+        yield s
+        project = s.run.project
+    client = docker_client()
+    try:
+        left = client.containers.list(all=True, filters={
+            "label": f"com.docker.compose.project={project}"})
+        nets = client.networks.list(filters={"label": f"com.docker.compose.project={project}"})
+    finally:
+        client.close()
+    assert left == [] and nets == [], f"compose down left {left} {nets}"
+
+
+@pytest.fixture
+def healed(stack: DockerStack) -> Iterator[DockerStack]:
+    yield stack
+    stack.heal_all()
+    stack.wait_ready(120.0)
+
+
+def _answer(stack: DockerStack) -> httpx.Response:
+    return httpx.post(f"{stack.topology.front_door.url}/v1/answer", timeout=10.0,
+                      headers={"X-API-Key": stack.topology.api_key},
+                      json={"question": "How does Redis Sentinel fail over?"})
+
+
+def test_the_reason_matches_available_substrates() -> None:
+    assert available_substrates()["docker"] is None
+
+
+def test_topology_and_status(stack: DockerStack) -> None:
+    topo = stack.topology
+    assert topo.substrate == "docker" and topo.vector_mode == "cluster" and topo.zone_isolation
+    assert {s.name for s in topo.of_kind(Kind.APP)} == {f"app-{z}" for z in ZONES}
+    status = stack.status()
+    assert status.healthy, [s for s in status.services if s.health != "up"]
+    assert sorted(s.role for s in status.services if s.kind == "redis") == [
+        "master", "slave", "slave"]
+    assert stack.roles("redis-master") == ["redis-az-a"]
+
+
+def test_front_door_answers_from_every_replica(stack: DockerStack) -> None:
+    seen = set()
+    for _ in range(12):
+        resp = _answer(stack)
+        assert resp.status_code == 200, resp.text
+        seen.add(resp.headers["x-replica"])
+    assert seen == {f"app-{z}" for z in ZONES}
+
+
+def test_kill_marks_the_replica_down_and_start_brings_it_back(healed: DockerStack) -> None:
+    s = healed
+    s.kill("app-az-b", signal.SIGKILL)
+    assert not s.is_running("app-az-b") and s.pid("app-az-b") is None
+    _eventually("HAProxy marks app-az-b DOWN",
+                lambda: s.haproxy_states().get("app-az-b", "").startswith(("DOWN", "MAINT")))
+    assert _answer(s).status_code == 200
+    s.start("app-az-b")
+    _eventually("HAProxy marks app-az-b UP again",
+                lambda: s.haproxy_states().get("app-az-b") == "UP", timeout=60)
+
+
+def test_pause_and_resume(healed: DockerStack) -> None:
+    healed.pause("redis-az-c")
+    assert healed.is_paused("redis-az-c")
+    healed.resume("redis-az-c")
+    assert not healed.is_paused("redis-az-c")
+
+
+def test_zone_isolation_cuts_the_zone_but_not_its_inside(healed: DockerStack) -> None:
+    s = healed
+    ep = {name: s.topology.service(name).endpoint("main") for name in (
+        "redis-az-a", "redis-az-b", "redis-az-c", "app-az-c")}
+    assert s.reachable("az-c", ep["redis-az-a"]) and s.reachable("edge", ep["app-az-c"])
+    s.isolate_zone("az-c")
+    assert s.is_isolated("az-c") and not s.is_isolated("az-a")
+    assert not s.reachable("az-c", ep["redis-az-a"])
+    assert not s.reachable("edge", ep["app-az-c"])
+    assert s.reachable("az-c", ep["redis-az-c"])  # inside the zone still works
+    assert s.reachable("az-a", ep["redis-az-b"])  # the other zones still talk
+    _eventually("HAProxy marks app-az-c DOWN",
+                lambda: s.haproxy_states().get("app-az-c", "") != "UP")
+    assert _answer(s).status_code == 200
+    s.rejoin_zone("az-c")
+    assert not s.is_isolated("az-c")
+    assert s.reachable("az-c", ep["redis-az-a"]) and s.reachable("edge", ep["app-az-c"])
+
+
+def test_sentinel_fails_over_when_the_master_dies(healed: DockerStack) -> None:
+    s = healed
+    old = s.roles("redis-master")[0]
+    s.kill(old)
+    _eventually("Sentinel promotes a replica",
+                lambda: s.roles("redis-master") not in ([], [old]), timeout=30)
+    s.start(old)
+
+
+def test_toxiproxy_and_providers_answer(stack: DockerStack) -> None:
+    proxies = httpx.get(f"{stack.toxiproxy_url}/proxies", timeout=2).json()
+    assert set(proxies) == set(stack.proxies())
+    for name in ("primary", "fallback"):
+        url, token = stack.provider_control(name)
+        with ProviderControlClient(url, token, timeout=2.0) as ctl:
+            assert ctl.faults() == {}
+
+
+def test_heal_all_on_a_clean_stack_does_nothing(stack: DockerStack) -> None:
+    assert stack.heal_all() == []
