@@ -102,8 +102,12 @@ def _end_ns(events: Sequence[Event], req: RequestArrays, origin_ns: int) -> int:
 
 def analyse(timeline: Timeline, spec: AnalysisSpec, *,
             window: tuple[int, int] | None = None) -> RunAnalysis:
-    """Judge ``timeline`` (restricted to requests and faults whose intended / inject time is in
-    ``window = (start_ns, end_ns)``, if given) against ``spec``."""
+    """Judge ``timeline`` against ``spec``.
+
+    With ``window = (start_ns, end_ns)`` only the requests whose intended time and the faults
+    whose inject time are in ``[start_ns, end_ns)`` are judged; run-level events (generator
+    reports, harness errors, steady-state checks, observers) are read from the whole timeline.
+    """
     all_events = timeline.events
     events = _in_window(all_events, window)
     req = RequestArrays.from_timeline(timeline, window)
@@ -123,8 +127,9 @@ def analyse(timeline: Timeline, spec: AnalysisSpec, *,
                               grace_ns=round(spec.impact_grace_s * 1e9), timeline_end_ns=end)
     impacts = fault_impacts(faults, all_events, windows, owner, spec=spec, origin_ns=origin,
                             end_ns=end, rate=rate)
-    generator = generator_health(req, events, bound_ms=spec.max_lateness_p99_ms)
-    checks = [*run_checks(events, len(req)), *fault_checks(faults), generator.check(),
+    # run-level facts (generator report, harness errors, steady state) taint every window
+    generator = generator_health(req, all_events, bound_ms=spec.max_lateness_p99_ms)
+    checks = [*run_checks(all_events, len(req)), *fault_checks(faults), generator.check(),
               *(_slo_check(r) for r in slos)]
     verdict, reasons = combine_checks(checks)
     return RunAnalysis(

@@ -239,3 +239,12 @@ def test_window_selects_requests_and_faults_but_keeps_the_run_clock() -> None:
     (f,) = a.faults
     assert f.fault.fault_id == "t2" and f.injected_at_s == 40.0 and f.bad_requests == 200
     assert a.origin_ns == 1_000 * S
+
+
+def test_run_level_events_outside_the_window_still_count() -> None:
+    tl = synthetic_timeline(duration_s=60, rate=1_000, fell_behind=True)  # load.stop at 60 s
+    tl.add_event("steady_state", "runner", t_ns=1_000 * S + 1 * S, phase="before", ok=True)
+    a = analyse(tl, spec(), window=(1_000 * S + 10 * S, 1_000 * S + 50 * S))
+    assert a.requests == 40_000
+    assert a.generator.kind == "open-loop" and a.generator.rate == 1_000
+    assert a.verdict is Verdict.INCONCLUSIVE and "fell_behind=true" in reasons(a)
