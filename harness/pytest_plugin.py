@@ -112,8 +112,8 @@ def _result_properties(record: Callable[[str, object], None], result: Experiment
     record("chaos.report", str(result.files.json))
 
 
-def _execute(config: pytest.Config, experiment: str | Path | Experiment, overrides: dict[str, Any]
-             ) -> ExperimentResult:
+def _execute(config: pytest.Config, experiment: str | Path | Experiment,
+             overrides: dict[str, Any], shared_stack: Callable[[], Any]) -> ExperimentResult:
     from harness.experiment.loader import load_experiment
     from harness.experiment.runner import run_experiment as run
 
@@ -124,7 +124,7 @@ def _execute(config: pytest.Config, experiment: str | Path | Experiment, overrid
     if seed is not None or knobs or overrides:
         exp = exp.with_overrides(seed=seed, knobs=knobs, **overrides)
     substrate = _substrate_or_skip(config)
-    stack = None if exp.stack.knobs else _shared(config).get()
+    stack = None if exp.stack.knobs else shared_stack()
     return run(exp, file=file, stack=stack, substrate=substrate,
                report_dir=config.getoption("--chaos-report-dir"))
 
@@ -135,7 +135,8 @@ def run_experiment(request: pytest.FixtureRequest, record_property: Callable[[st
     """``run_experiment(path_or_model, *, seed=, knobs=, trials=, rate=, duration_scale=)``."""
 
     def _run(experiment: str | Path | Experiment, **overrides: Any) -> ExperimentResult:
-        result = _execute(request.config, experiment, dict(overrides))
+        result = _execute(request.config, experiment, dict(overrides),
+                          lambda: request.getfixturevalue("chaos_stack"))
         _result_properties(record_property, result)
         return result
 
@@ -155,20 +156,22 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
 
 
 class ExperimentFile(pytest.File):
+    """An experiment YAML file: one test item that runs it through ``run_experiment``."""
+
     def collect(self) -> Iterator[pytest.Item]:
-        item = ExperimentItem.from_parent(self, name=self.path.stem)
+        item = pytest.Function.from_parent(self, name=self.path.stem,
+                                           callobj=_experiment_test(self.path))
         item.add_marker(pytest.mark.chaos)
         yield item
 
 
-class ExperimentItem(pytest.Item):
-    def runtest(self) -> None:
+def _experiment_test(path: Path) -> Callable[..., None]:
+    def run_experiment_file(run_experiment: Callable[..., ExperimentResult]) -> None:
         from harness.experiment.loader import load_experiment
 
-        exp = load_experiment(self.path)  # ConfigError -> reported by repr_failure
-        result = _execute(self.config, exp, {})
-        for key, value in self._props(result):
-            self.user_properties.append((key, value))
+        __tracebackhide__ = True
+        exp = load_experiment(path)
+        result = run_experiment(exp)
         if result.skipped:
             pytest.skip(f"{exp.name}: {result.skipped}")
         if result.verdict == "INCONCLUSIVE":
@@ -177,22 +180,18 @@ class ExperimentItem(pytest.Item):
         if result.verdict == "FAIL":
             raise ExperimentFailed(exp.name, result)
 
-    @staticmethod
-    def _props(result: ExperimentResult) -> list[tuple[str, str]]:
-        from harness.report import junit_properties
+    return run_experiment_file
 
-        return [(f"chaos.{k}", v) for k, v in junit_properties(result.report).items()]
 
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException],
-                     style: Any = None) -> str:
-        from harness.errors import HarnessError
+def pytest_exception_interact(node: pytest.Item | pytest.Collector, call: Any,
+                              report: pytest.TestReport | pytest.CollectReport) -> None:
+    """ConfigError / FAIL of a collected experiment: the message, not a traceback."""
+    from harness.errors import HarnessError
 
-        if isinstance(excinfo.value, ExperimentFailed | HarnessError):
-            return str(excinfo.value)
-        return str(super().repr_failure(excinfo))
-
-    def reportinfo(self) -> tuple[Path, int, str]:
-        return self.path, 0, f"experiment: {self.name}"
+    exc = call.excinfo.value if call.excinfo else None
+    if isinstance(exc, ExperimentFailed | HarnessError) and isinstance(node, pytest.Function) \
+            and isinstance(node.parent, ExperimentFile):
+        report.longrepr = str(exc)
 
 
 class ExperimentFailed(Exception):

@@ -19,8 +19,15 @@ from harness.analysis.verdict import Verdict, combine
 from harness.experiment.model import Experiment
 from harness.timeline import Timeline
 
-__all__ = ["RunFacts", "TrialWindow", "analysis_spec", "analyse_run", "build_report",
-           "skipped_report", "trial_windows"]
+__all__ = [
+    "RunFacts",
+    "TrialWindow",
+    "analyse_run",
+    "analysis_spec",
+    "build_report",
+    "skipped_report",
+    "trial_windows",
+]
 
 _GENERATORS = {"open-loop": "openloop", "openloop": "openloop", "locust": "locust"}
 
@@ -64,7 +71,7 @@ def analysis_spec(exp: Experiment, *, objective: float | None = None,
 def trial_windows(tl: Timeline) -> tuple[TrialWindow, ...]:
     """Trial windows from the runner's ``phase`` events (method start -> next phase start)."""
     phases = tl.events_of("phase")
-    out = []
+    out: list[TrialWindow] = []
     for i, e in enumerate(phases):
         if e.get("name") != "method":
             continue

@@ -118,7 +118,7 @@ def load_experiment_text(text: str, *, file: str | None = None) -> Experiment:
 
 def load_experiments(paths: list[str | Path]) -> list[Experiment]:
     """Check every file before anything runs (directories: every *.yaml except game days)."""
-    out = []
+    out: list[Experiment] = []
     for p in paths:
         p = Path(p)
         if p.is_dir():

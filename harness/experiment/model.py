@@ -29,8 +29,6 @@ from pydantic import (
     field_validator,
 )
 
-from harness.errors import ConfigError
-
 __all__ = [
     "SLO",
     "Duration",

@@ -98,7 +98,7 @@ def _cards(rep: Mapping[str, Any]) -> str:
 def _charts(s: Series, rep: Mapping[str, Any]) -> str:
     slo = (rep.get("slos") or [{}])[0]
     xs = s.t_s
-    kw = {"faults": s.faults, "markers": s.markers, "x_max": s.duration_s}
+    kw: dict[str, Any] = {"faults": s.faults, "markers": s.markers, "x_max": s.duration_s}
     threshold = slo.get("latency_threshold_ms")
     lat_lines = [Line(label="p50", ys=s.p50_ms, color="#0969da"),
                  Line(label="p99", ys=s.p99_ms, color="#bf3989")]

@@ -8,7 +8,7 @@ event), each with a hover ``<title>``.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from html import escape
 
@@ -37,7 +37,8 @@ def nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
     mag = 10 ** math.floor(math.log10(raw))
     step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
     start = math.floor(lo / step) * step
-    ticks, v = [], start
+    ticks: list[float] = []
+    v = start
     while v <= hi + step * 1e-9 and len(ticks) < 50:
         ticks.append(round(v, 10))
         v += step
@@ -54,7 +55,8 @@ def _fmt(v: float) -> str:
     return f"{v:g}"
 
 
-def _path(xs: Sequence[float], ys: Sequence[float | None], sx, sy) -> list[str]:  # type: ignore[no-untyped-def]
+def _path(xs: Sequence[float], ys: Sequence[float | None], sx: Callable[[float], float],
+          sy: Callable[[float], float]) -> list[str]:
     parts: list[str] = []
     cur: list[str] = []
     for x, y in zip(xs, ys, strict=False):

@@ -43,7 +43,8 @@ class ReportFiles:
 
 @cache
 def report_schema() -> dict[str, Any]:
-    return json.loads(SCHEMA_PATH.read_text())  # type: ignore[no-any-return]
+    data: dict[str, Any] = json.loads(SCHEMA_PATH.read_text())
+    return data
 
 
 def validate_report(rep: Mapping[str, Any], *, file: str | None = None) -> None:
@@ -69,7 +70,7 @@ def load_report(run_dir: str | Path) -> dict[str, Any]:
     except (OSError, ValueError) as exc:
         raise ConfigError(f"cannot read report: {exc}", file=str(path)) from None
     validate_report(data, file=str(path))
-    return data  # type: ignore[no-any-return]
+    return dict(data)
 
 
 def _atomic_write(path: Path, text: str) -> None:

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from harness.errors import ConfigError
-from harness.experiment import Experiment, FaultStep, experiment_from_data, load_experiment
+from harness.experiment import Experiment, FaultStep, load_experiment
 from harness.experiment.jsonschema import SCHEMA_PATH, render
 from harness.experiment.loader import field_path, load_experiment_text, load_experiments
 
@@ -128,7 +128,7 @@ def test_second_fault_params_path() -> None:
 
 @pytest.mark.parametrize("text", ["[1, 2", "- a\n- b\n", "42", "", "name: [x", "\t- :"])
 def test_not_a_mapping_or_not_yaml(text: str) -> None:
-    with pytest.raises(ConfigError, match="exp.yaml"):
+    with pytest.raises(ConfigError, match=r"exp\.yaml"):
         load_experiment_text(text, file="exp.yaml")
 
 
@@ -170,7 +170,7 @@ def test_with_overrides_rechecks() -> None:
     q = exp.with_overrides(knobs={"haproxy.retries": "0"}, seed=3, trials=1, duration_scale=0.5)
     assert q.stack.knobs["haproxy.retries"] == "0" and q.seed == 3 and q.trials == 1
     assert q.trial_s == pytest.approx(22.5)
-    with pytest.raises(ConfigError, match="haproxy.retries"):
+    with pytest.raises(ConfigError, match=r"haproxy\.retries"):
         exp.with_overrides(knobs={"haproxy.retries": "lots"})
 
 

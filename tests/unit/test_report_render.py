@@ -186,7 +186,7 @@ def test_write_report_refuses_invalid(tmp_path: Path) -> None:
 
 
 def test_load_report_errors(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="no report.json"):
+    with pytest.raises(ConfigError, match=r"no report\.json"):
         load_report(tmp_path)
     (tmp_path / "report.json").write_text("{nope")
     with pytest.raises(ConfigError, match="cannot read report"):
