@@ -110,6 +110,48 @@ def test_redis_master_kill_fails_over_and_rejoins_as_replica(stack: Any) -> None
     assert replication_converged(stack).ok
 
 
+def test_kill_haproxy_itself(stack: Any) -> None:
+    with build_fault("kill", target="service=haproxy").applied(stack, Timeline(),
+                                                               fault_id="hk") as h:
+        assert h.landed, h.detail
+        assert not stack.reachable("edge", stack.topology.front_door, timeout=0.5)
+    assert h.recovered, h.recover_detail
+    assert _front_door_ok(stack, 2) == 2
+
+
+@pytest.mark.slow
+def test_kill_a_replica_restarts_after_the_delay(stack: Any) -> None:
+    fault = build_fault("kill", target="role=redis-replica", params={"restart_after": "1s"})
+    with fault.applied(stack, Timeline(), fault_id="rr") as h:
+        assert h.landed and len(h.services) == 2, h.detail
+        _wait(lambda: all(stack.is_running(n) for n in h.services), 15, "delayed restart")
+        assert "restart_error" not in h.injection.data
+    assert h.recovered, h.recover_detail
+
+
+@pytest.mark.slow
+def test_paused_master_comes_back_as_a_replica(stack: Any) -> None:
+    old = current_master(stack)
+    with build_fault("pause", target="role=redis-master").applied(stack, Timeline(),
+                                                                  fault_id="pm") as h:
+        assert h.landed and h.services == (old,), h.detail
+        _wait(lambda: current_master(stack) not in (None, old), 20, "failover")
+    assert h.recovered, h.recover_detail
+    assert _role(stack, old) == "slave"
+
+
+@pytest.mark.slow
+def test_redis_master_isolation(stack: Any) -> None:
+    old = current_master(stack)
+    fault = build_fault("redis-master-loss", params={"mode": "isolate"})
+    with fault.applied(stack, Timeline(), fault_id="mi") as h:
+        assert h.landed and "unreachable" in h.detail, h.detail
+        assert stack.is_running(old)
+        _wait(lambda: current_master(stack) not in (None, old), 20, "failover")
+    assert h.recovered, h.recover_detail
+    assert _role(stack, old) == "slave"
+
+
 @pytest.mark.slow
 def test_zone_isolation_cuts_redis_from_the_edge(stack: Any) -> None:
     zone = "az-c"
