@@ -28,12 +28,15 @@ def register(sub: Any) -> None:
 
 
 def render_status(status: StackStatus, console: Console | None = None) -> None:
-    console = console or Console()
+    if console is None:
+        console = Console()
+        if not console.is_terminal:
+            console = Console(width=160)
     table = Table(title=f"run {status.run_id} ({status.substrate}, vector tier "
                         f"{status.vector_mode}, zone isolation "
                         f"{'on' if status.zone_isolation else 'off'})")
     for col in ("service", "zone", "address", "role", "pid", "health", "detail"):
-        table.add_column(col)
+        table.add_column(col, no_wrap=col != "detail")
     for s in status.services:
         style = _HEALTH_STYLE.get(s.health, "")
         table.add_row(s.name, s.zone, s.address, s.role, str(s.pid or "-"),

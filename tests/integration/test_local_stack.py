@@ -148,13 +148,31 @@ def test_heal_all_undoes_everything(healed_stack) -> None:
     stack.packet_loss("external", 0.5)
     stack.pause("app-az-a")
     stack.kill("sentinel-az-c")
+    clients.haproxy_command(stack.haproxy_socket, "set server app/app-az-c state maint")
     done = stack.heal_all()
     text = "\n".join(done)
     for expected in ("az-b rejoined", "iptables -D FORWARD", "(in ch-", "resumed app-az-a",
-                     "restarted sentinel-az-c", "toxiproxy reset", "provider-fallback"):
+                     "restarted sentinel-az-c", "toxiproxy reset", "provider-fallback",
+                     "haproxy app/app-az-c MAINT -> ready"):
         assert expected in text, (expected, done)
     assert stack.heal_all() == []
     stack.wait_ready(30.0)
+
+
+def test_qdrant_cluster_collection_is_replicated(local_stack) -> None:
+    from harness.stack.local.qdrant import COLLECTION, _replica_states, qdrant_binary
+
+    if local_stack.topology.vector_mode != "cluster":
+        pytest.skip(f"vector tier is embedded here: {qdrant_binary()[1]}")
+    assert isinstance(local_stack, QdrantCluster)
+    assert local_stack.qdrant_collection == COLLECTION
+    for node in (f"qdrant-{z}" for z in ZONES):
+        info = httpx.get(f"{local_stack.qdrant_url(node)}/collections/{COLLECTION}/cluster",
+                         timeout=5).json()["result"]
+        shards = _replica_states(info)
+        assert len(shards) == 3 and all(st == ["Active"] * 3 for st in shards.values())
+    states = clients.haproxy_servers(local_stack.haproxy_socket, "qdrant")
+    assert set(states.values()) == {"UP"}
 
 
 @pytest.mark.slow

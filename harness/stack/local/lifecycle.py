@@ -10,7 +10,6 @@ being started or used, so ``finally`` blocks run.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import secrets
 import signal
@@ -243,6 +242,8 @@ def attach_local(run_id: str | None = None, *, store: RunStore | None = None,
     live = [r for r in store.all() if not r.stale and r.state == "running"]
     if run_id is not None:
         live = [r for r in live if run_id in (r.run_id, r.key)]
+    elif any(r.detached for r in live):  # prefer what 'chaos-harness up' left running
+        live = [r for r in live if r.detached]
     if len(live) != 1:
         found = ", ".join(r.run_id for r in live) or "none"
         raise StackError(
@@ -252,6 +253,3 @@ def attach_local(run_id: str | None = None, *, store: RunStore | None = None,
     return make_stack(store, live[0], timeline)
 
 
-def describe(rec: RunRecord) -> str:
-    return json.dumps({"run_id": rec.run_id, "state": rec.state, "owner": rec.owner_pid,
-                       "detached": rec.detached})

@@ -153,10 +153,12 @@ def _fail(stack: LocalStack, component: str, message: str) -> StackError:
                       hint=f"full log: {stack.log_path(component)}" if ours else None)
 
 
-def wait_ready(stack: LocalStack, *, timeout: float, poll: float = 0.1) -> None:
+def wait_ready(stack: LocalStack, *, timeout: float, poll: float = 0.1) -> dict[str, float]:
     """Poll the checks in order (a passed check is not re-run; a process that exits fails at
-    once) until all pass."""
-    deadline = time.monotonic() + timeout
+    once) until all pass. Returns seconds from the call until each check passed."""
+    started = time.monotonic()
+    deadline = started + timeout
+    passed: dict[str, float] = {}
     pending = [(n, c) for n, c in READINESS_CHECKS if c is not check_processes]
     while pending:
         dead = check_processes(stack)
@@ -166,8 +168,10 @@ def wait_ready(stack: LocalStack, *, timeout: float, poll: float = 0.1) -> None:
         problem = check(stack)
         if problem is None:
             pending.pop(0)
+            passed[name] = round(time.monotonic() - started, 3)
             continue
         if time.monotonic() > deadline:
             raise _fail(stack, problem[0], f"not ready after {timeout:g} s ({name}): "
                                            f"{problem[1]}")
         time.sleep(poll)
+    return passed

@@ -52,6 +52,8 @@ class LocalStack:
         self.knobs: Mapping[str, Any] = resolve_knobs(record.extra.get("knobs", {}))
         self.toxiproxy_url = self.topology.service("toxiproxy").endpoint("main").url
         self._down = False
+        #: seconds until each readiness check passed, from the last wait_ready()
+        self.ready_timings: dict[str, float] = {}
 
     # -- record ----------------------------------------------------------------------------
     @property
@@ -231,7 +233,7 @@ class LocalStack:
     def wait_ready(self, timeout: float = 30.0) -> None:
         from harness.stack.local.ready import wait_ready
 
-        wait_ready(self, timeout=timeout)
+        self.ready_timings = wait_ready(self, timeout=timeout)
 
     # -- heal ----------------------------------------------------------------------------------
     def _heal_network(self) -> list[str]:
@@ -248,10 +250,32 @@ class LocalStack:
             if not self.is_running(service):
                 self.start(service)
                 done.append(f"restarted {service}")
+        done += self._heal_haproxy()
         done += self._heal_toxiproxy()
         done += self._heal_providers()
         if done:
             self._note("heal_all", what=done)
+        return done
+
+    def _heal_haproxy(self) -> list[str]:
+        """Servers an operator or a fault put in maintenance or drain go back to ready."""
+        done = []
+        backends = ["app"] + (["qdrant"] if self.topology.vector_mode == "cluster" else [])
+        deadline = time.monotonic() + 3.0
+        for backend in backends:
+            while True:
+                try:
+                    states = clients.haproxy_servers(self.haproxy_socket, backend)
+                    break
+                except OSError:  # just restarted: the socket comes back in a moment
+                    if time.monotonic() > deadline:
+                        return [*done, "haproxy stats socket not answering"]
+                    time.sleep(0.05)
+            for server, state in states.items():
+                if state.startswith(("MAINT", "DRAIN")):
+                    clients.haproxy_command(self.haproxy_socket,
+                                            f"set server {backend}/{server} state ready")
+                    done.append(f"haproxy {backend}/{server} {state} -> ready")
         return done
 
     def _heal_toxiproxy(self) -> list[str]:
