@@ -145,7 +145,7 @@ def test_pause_resume(stack: DockerStack, fake: FakeClient) -> None:
         stack.pause("app-az-c")
 
 
-def test_zone_cut_removes_interzone_and_edge_links_and_rejoin_restores_aliases(
+def test_zone_cut_removes_the_zones_backbone_links_and_rejoin_restores_aliases(
         stack: DockerStack, fake: FakeClient) -> None:
     assert not any(stack.is_isolated(z) for z in ZONES)
     stack.isolate_zone("az-b")
@@ -153,16 +153,17 @@ def test_zone_cut_removes_interzone_and_edge_links_and_rejoin_restores_aliases(
     for kind in ("app", "redis", "sentinel", "qdrant"):
         nets = fake.by_service[f"{kind}-az-b"].nets
         assert set(nets) == {f"{PROJECT}_az-b"}  # still on its own zone network
-    for edge in ("haproxy", "toxiproxy"):
-        assert f"{PROJECT}_az-b" not in fake.by_service[edge].nets
-        assert f"{PROJECT}_az-a" in fake.by_service[edge].nets
+        assert f"{PROJECT}_interzone" in fake.by_service[f"{kind}-az-a"].nets
+    for edge in ("haproxy", "toxiproxy"):  # the edge tier is untouched: its ports stay put
+        assert set(fake.by_service[edge].nets) == {f"{PROJECT}_edge", f"{PROJECT}_interzone"}
     stack.isolate_zone("az-b")  # twice is harmless
     stack.rejoin_zone("az-b")
     assert not stack.is_isolated("az-b")
-    connects = [c for n in fake.by_network.values() for c in n.calls if c[0] == "connect"]
-    assert sorted(connects) == sorted(
-        [("connect", f"{k}-az-b", [f"{k}-az-b"]) for k in ("app", "redis", "sentinel", "qdrant")]
-        + [("connect", e, [e]) for e in ("haproxy", "toxiproxy")])
+    calls = [c for n in fake.by_network.values() for c in n.calls]
+    assert sorted(c for c in calls if c[0] == "connect") == sorted(
+        ("connect", f"{k}-az-b", [f"{k}-az-b"]) for k in ("app", "redis", "sentinel", "qdrant"))
+    assert len([c for c in calls if c[0] == "disconnect"]) == 4
+    assert fake.by_network["interzone"].calls and not fake.by_network["az-b"].calls
     with pytest.raises(ConfigError, match="unknown zone"):
         stack.isolate_zone("az-z")
 

@@ -4,20 +4,22 @@
 module is the same shape as data for the harness, and ``tests/unit/test_docker_compose.py``
 keeps the two in step.
 
-Networks (one Docker bridge per zone, plus the edge and an interzone link):
+Networks (one Docker bridge per zone, plus the edge and the interzone backbone):
 
-* ``az-a``, ``az-b``, ``az-c``: a zone's own network. Its services, plus the edge tier (HAProxy
-  and Toxiproxy reach the zone's app, Redis and Qdrant through it), plus host-published ports.
-* ``interzone``: the link between zones (Redis replication, Sentinel gossip, Qdrant peer traffic,
-  an app talking to a Redis master in another zone). Docker bridges do not route to each other
-  and Docker DNS only answers for containers on a shared network, so cross-zone traffic needs
-  one shared network; this is it.
-* ``edge``: HAProxy, Toxiproxy and the simulated providers ("external" sits behind the edge).
+* ``az-a``, ``az-b``, ``az-c``: a zone's own network, holding only that zone's containers
+  (intra-zone traffic, and their host-published ports). Never disconnected.
+* ``interzone``: the backbone every cross-zone and edge-to-zone link runs over (Redis replication,
+  Sentinel gossip, Qdrant peer traffic, HAProxy and Toxiproxy reaching a zone). Docker bridges do
+  not route to each other and Docker DNS only answers for containers on a shared network, so
+  these links need one shared network; this is it.
+* ``edge``: HAProxy, Toxiproxy and the simulated providers ("external" sits behind the edge), and
+  the edge tier's host-published ports (the front door). Never disconnected.
 
-Isolating zone ``az-b`` disconnects every az-b container from ``interzone`` and disconnects the
-edge tier from ``az-b``: the zone is cut from the edge and from the other zones, its containers
-keep running and still reach each other over ``az-b`` (the same cut as the local substrate's
-link-down of a zone namespace).
+Isolating zone ``az-b`` disconnects its four containers from ``interzone``: the zone is cut from
+the edge and from the other zones, its containers keep running and still reach each other over
+``az-b`` (the same cut as the local substrate's link-down of a zone namespace). No container's
+gateway network is ever disconnected (``az-*`` and ``edge`` sort before ``interzone``, which
+is how Docker picks the gateway among equals), so host-published ports never move during a cut.
 """
 
 from __future__ import annotations
@@ -111,7 +113,7 @@ PROXIES: Mapping[str, tuple[int, str]] = {
     "redis-az-c": (9113, "redis-az-c:6379"),
 }
 
-_EDGE_NETS = (EDGE_NETWORK, *ZONES)
+_EDGE_NETS = (EDGE_NETWORK, INTERZONE_NETWORK)
 
 
 def _provider(name: str, o: int) -> DockerService:
@@ -142,7 +144,7 @@ SERVICES: tuple[DockerService, ...] = (
 )
 PORT_BLOCK = 50  # offsets 0..49
 
-#: The edge tier: attached to every zone network; cut from a zone when that zone is isolated.
+#: The edge tier: reaches the zones over ``interzone`` (and so loses a zone that is cut off).
 EDGE_SERVICES: tuple[str, ...] = ("haproxy", "toxiproxy")
 
 #: Container ports inside the Docker networks (what containers use to reach each other).

@@ -162,12 +162,11 @@ class DockerStack:
 
     # -- ZoneIsolatable --------------------------------------------------------------------------
     def _zone_links(self, zone: str) -> list[tuple[str, str]]:
-        """(network, service) attachments that a zone cut removes."""
+        """(network, service) attachments that a zone cut removes: the zone's containers on the
+        interzone backbone (the edge tier reaches the zones over it too)."""
         if zone not in ZONES:
             raise ConfigError("unknown zone", field="zone", value=zone, allowed=ZONES)
-        links = [(layout.INTERZONE_NETWORK, s.name) for s in layout.SERVICES if s.zone == zone]
-        links += [(zone, edge) for edge in layout.EDGE_SERVICES]
-        return links
+        return [(layout.INTERZONE_NETWORK, s.name) for s in layout.SERVICES if s.zone == zone]
 
     def _attached(self, network: str, service: str) -> bool:
         c = self.container(service)
@@ -176,8 +175,8 @@ class DockerStack:
         return full in (c.attrs.get("NetworkSettings", {}).get("Networks") or {})
 
     def isolate_zone(self, zone: str) -> None:
-        """Cut ``zone`` from the edge and the other zones; its containers keep running and
-        still reach each other over the zone network."""
+        """Cut ``zone`` from the edge and the other zones: its containers leave the interzone
+        backbone, keep running, and still reach each other over the zone network."""
         for net, service in self._zone_links(zone):
             if self._attached(net, service):
                 self.network(net).disconnect(self.container(service), force=True)
