@@ -74,6 +74,8 @@ class NetworkFaultsMixin:
         if set(a) & set(b):
             raise ConfigError("a place cannot be on both sides of a partition",
                               field="side_b", value=sorted(set(a) & set(b)))
+        if any(EDGE not in (x, y) for x in a for y in b):
+            net.ensure_bridge_netfilter()
         handle = f"part-{secrets.token_hex(3)}"
         comment = f"{self.plan.tag}:{handle}"
         try:

@@ -180,6 +180,23 @@ def delete_tagged_rules(tag: str, *, netns: str | None = None) -> list[str]:
     return deleted
 
 
+BR_NF = Path("/proc/sys/net/bridge/bridge-nf-call-iptables")
+
+
+def ensure_bridge_netfilter() -> None:
+    """FORWARD rules see bridged traffic only with br_netfilter on; turn it on or explain."""
+    try:
+        if BR_NF.read_text().strip() == "1":
+            return
+        BR_NF.write_text("1\n")
+    except OSError as exc:
+        raise StackError(
+            f"bridge netfilter is off (expected {BR_NF} = 1, so iptables FORWARD rules filter "
+            f"traffic between zones): {exc}", component="iptables",
+            hint="modprobe br_netfilter && sysctl -w net.bridge.bridge-nf-call-iptables=1"
+        ) from exc
+
+
 def tcp_connect(host: str, port: int, *, netns: str | None, source: str | None,
                 timeout: float) -> bool:
     """A real TCP connect from inside a namespace (or from here, bound to ``source``)."""

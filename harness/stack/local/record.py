@@ -133,6 +133,10 @@ class RunStore:
     def reap_stale(self) -> list[str]:
         """Tear down every run whose harness died without cleaning up; returns run keys."""
         reaped = []
+        for tmp in self.root.glob("*.tmp*"):  # a save cut short by SIGKILL
+            pid = tmp.suffix.removeprefix(".tmp")
+            if pid.isdigit() and not proc_alive(int(pid), None):
+                tmp.unlink(missing_ok=True)
         for rec in self.all():
             if rec.stale:
                 self.teardown(rec)

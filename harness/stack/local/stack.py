@@ -259,7 +259,7 @@ class LocalStack:
 
     def _heal_haproxy(self) -> list[str]:
         """Servers an operator or a fault put in maintenance or drain go back to ready."""
-        done = []
+        done: list[str] = []
         backends = ["app"] + (["qdrant"] if self.topology.vector_mode == "cluster" else [])
         deadline = time.monotonic() + 3.0
         for backend in backends:
