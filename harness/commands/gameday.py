@@ -103,8 +103,9 @@ def _run_random(args: argparse.Namespace) -> int:
     from harness.gameday.runner import make_gameday_id
     from harness.stack import open_stack
 
-    knobs = dict(parse_assignment(a) for a in args.set)
-    resolve_knobs(knobs, field_prefix="--set")
+    raw = dict(parse_assignment(a) for a in args.set)
+    resolved = resolve_knobs(raw, field_prefix="--set")
+    knobs = {k: resolved[k] for k in raw}  # typed values (false, not 'false')
     invariants = tuple(i.strip() for i in args.invariants.split(",") if i.strip())
     bad = sorted(set(invariants) - set(INVARIANTS))
     if bad or not invariants:

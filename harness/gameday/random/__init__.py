@@ -9,10 +9,12 @@ from harness.gameday.random.search import (
     Example,
     RandomConfig,
     RandomOutcome,
+    SearchResult,
     build_experiment,
     random_gameday,
     save_replay,
     search_settings,
+    shrink_search,
 )
 from harness.gameday.random.strategies import CATALOG, Draw, FaultTemplate, schedules
 from harness.gameday.random.writer import AckedWriter, WriteCheck
@@ -26,6 +28,7 @@ __all__ = [
     "FaultTemplate",
     "RandomConfig",
     "RandomOutcome",
+    "SearchResult",
     "Violation",
     "WriteCheck",
     "build_experiment",
@@ -33,4 +36,5 @@ __all__ = [
     "save_replay",
     "schedules",
     "search_settings",
+    "shrink_search",
 ]

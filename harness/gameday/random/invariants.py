@@ -16,7 +16,7 @@ from typing import Any
 from harness.gameday.random.writer import WriteCheck
 from harness.timeline import Timeline
 
-__all__ = ["INVARIANTS", "Violation", "check_reverted", "check_slo", "check_writes"]
+__all__ = ["INVARIANTS", "Violation", "check_reverted", "check_slo", "check_writes", "leftovers"]
 
 INVARIANTS = ("slo", "writes", "reverted")
 
@@ -49,6 +49,31 @@ def check_writes(check: WriteCheck | None) -> Violation | None:
         f"(sequence numbers {shown})"))
 
 
+def leftovers(stack: Any) -> list[str]:
+    """Faults still in effect, looked at from outside (before any heal): open fault handles,
+    recorded faults, Toxiproxy toxics or disabled proxies, provider simulator faults, services
+    not up."""
+    from harness.faults import ToxiproxyClient, active_handles, load_records
+    from harness.simulators.control import ProviderControlClient
+    from harness.stack.base import ProviderControl, Proxied
+
+    out = [f"fault handle {h.fault_id} still open" for h in active_handles()]
+    out += [f"recorded fault {r.get('name')} {r.get('id')}" for r in load_records(stack)]
+    if isinstance(stack, Proxied):
+        with ToxiproxyClient(stack.toxiproxy_url) as tp:
+            for name, proxy in tp.proxies().items():
+                if not proxy.enabled:
+                    out.append(f"toxiproxy proxy {name} disabled")
+                out += [f"toxiproxy {name}: toxic {t.name}" for t in proxy.toxics]
+    if isinstance(stack, ProviderControl):
+        for provider in ("primary", "fallback"):
+            url, token = stack.provider_control(provider)
+            with ProviderControlClient(url, token) as ctl:
+                out += [f"provider {provider}: fault {kind}" for kind in ctl.faults()]
+    out += [f"{s.name} is {s.health}" for s in stack.status().services if s.health != "up"]
+    return out
+
+
 def check_reverted(timeline_path: Path | None, healed: Sequence[str],
                    ready_error: str | None) -> Violation | None:
     problems = []
@@ -60,7 +85,7 @@ def check_reverted(timeline_path: Path | None, healed: Sequence[str],
         if missing:
             problems.append(f"not verified reverted: {', '.join(missing)}")
     if healed:
-        problems.append(f"heal_all still had to undo: {', '.join(healed)}")
+        problems.append(f"still in effect after the run: {', '.join(healed)}")
     if ready_error:
         problems.append(f"stack not ready after heal: {ready_error}")
     if problems:

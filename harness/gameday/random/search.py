@@ -23,12 +23,13 @@ from harness.gameday.random.invariants import (
     check_reverted,
     check_slo,
     check_writes,
+    leftovers,
 )
 from harness.gameday.random.strategies import Draw, schedules, supported_templates
 from harness.gameday.random.writer import AckedWriter, WriteCheck
 
-__all__ = ["Example", "RandomConfig", "RandomOutcome", "build_experiment", "random_gameday",
-           "save_replay", "search_settings"]
+__all__ = ["Example", "RandomConfig", "RandomOutcome", "SearchResult", "build_experiment",
+           "random_gameday", "save_replay", "search_settings", "shrink_search"]
 
 Say = Callable[[str], None]
 
@@ -108,35 +109,63 @@ def build_experiment(schedule: Sequence[Draw], cfg: RandomConfig, *, name: str,
         "recovery": cfg.recovery_s})
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SearchResult:
+    minimal: tuple[Draw, ...] | None  # the shrunk failing schedule
+    violation: Violation | None
+    tried: int  # distinct schedules evaluated
+    exhausted: bool  # the time budget ran out
+
+
+def shrink_search(strategy: Any, evaluate: Callable[[tuple[Draw, ...]], Violation | None], *,
+                  examples: int, seed: int, budget_s: float,
+                  clock: Callable[[], float] = time.monotonic) -> SearchResult:
+    """Generate schedules until one breaks an invariant, then shrink it with Hypothesis.
+
+    ``evaluate`` runs one schedule and returns the broken invariant (or None). Results are
+    cached, so a schedule is never run twice and the shrinker sees consistent answers; shrinking
+    follows the first broken invariant only; past ``budget_s`` unexplored schedules count as
+    passing, which ends the search with the smallest failure found so far.
+    """
+    cache: dict[tuple[Any, ...], Violation | None] = {}
+    state: dict[str, Any] = {"target": None, "exhausted": False}
+    deadline = clock() + budget_s
+
+    def condition(schedule: tuple[Draw, ...]) -> bool:
+        key = tuple(d.key() for d in schedule)
+        if key not in cache:
+            if clock() > deadline:
+                state["exhausted"] = True
+                return False
+            cache[key] = evaluate(schedule)
+        v = cache[key]
+        if v is None:
+            return False
+        if state["target"] is None:
+            state["target"] = v.invariant
+        return bool(v.invariant == state["target"])
+
+    try:
+        found = find(strategy, condition, settings=search_settings(examples),
+                     random=Random(seed))
+    except NoSuchExample:
+        return SearchResult(minimal=None, violation=None, tried=len(cache),
+                            exhausted=state["exhausted"])
+    return SearchResult(minimal=found, violation=cache[tuple(d.key() for d in found)],
+                        tried=len(cache), exhausted=state["exhausted"])
+
+
 class _Runner:
-    """Runs one schedule for real and remembers the answer (shrinking never re-runs a
-    schedule, so a flaky real system cannot make Hypothesis' shrinker inconsistent)."""
+    """Runs one schedule for real against the stack and checks the invariants."""
 
     def __init__(self, stack: Any, cfg: RandomConfig, *, report_dir: Path, say: Say) -> None:
         self.stack, self.cfg, self.report_dir, self.say = stack, cfg, report_dir, say
-        self.cache: dict[tuple[Any, ...], Example] = {}
         self.examples: list[Example] = []
-        self.target: str | None = None
-        self.deadline = time.monotonic() + cfg.budget_s
-        self.exhausted = False
         self.sentinels = [(s.endpoint("main").host, s.endpoint("main").port)
                           for s in stack.topology.of_kind("sentinel")]
 
-    def condition(self, schedule: tuple[Draw, ...]) -> bool:
-        key = tuple(d.key() for d in schedule)
-        ex = self.cache.get(key)
-        if ex is None:
-            if time.monotonic() > self.deadline:
-                self.exhausted = True
-                return False  # out of time: unexplored schedules count as passing
-            ex = self.run(schedule)
-            self.cache[key] = ex
-        v = ex.violation
-        if v is None:
-            return False
-        if self.target is None:
-            self.target = v.invariant  # shrink this bug, not whichever breaks next
-        return v.invariant == self.target
+    def evaluate(self, schedule: tuple[Draw, ...]) -> Violation | None:
+        return self.run(schedule).violation
 
     def run(self, schedule: tuple[Draw, ...]) -> Example:
         from harness.experiment import run_experiment
@@ -160,7 +189,8 @@ class _Runner:
         finally:
             if writer is not None:
                 writer.stop()
-        healed = heal_all(self.stack, None)
+        left = leftovers(self.stack)  # before healing: what the run itself left behind
+        heal_all(self.stack, None)
         ready_error = None
         try:
             self.stack.wait_ready(timeout=60.0)
@@ -171,7 +201,7 @@ class _Runner:
         found = [v for v in (
             check_slo(result.report) if "slo" in self.cfg.invariants else None,
             check_writes(writes),
-            check_reverted(result.directory / "timeline.zip", healed, ready_error)
+            check_reverted(result.directory / "timeline.zip", left, ready_error)
             if "reverted" in self.cfg.invariants else None) if v is not None]
         ex = Example(n=n, schedule=schedule, violation=found[0] if found else None,
                      verdict=result.verdict, run_id=result.run_id,
@@ -191,16 +221,13 @@ def random_gameday(stack: Any, cfg: RandomConfig, *, report_dir: Path,
     strategy = schedules(templates, window_s=cfg.window_s, max_faults=cfg.max_faults,
                          max_duration_s=cfg.max_duration_s)
     runner = _Runner(stack, cfg, report_dir=report_dir / "examples", say=say)
-    minimal: Example | None = None
-    try:
-        schedule = find(strategy, runner.condition, settings=search_settings(cfg.examples),
-                        random=Random(cfg.seed))
-        minimal = runner.cache[tuple(d.key() for d in schedule)]
-    except NoSuchExample:
-        minimal = None
+    found = shrink_search(strategy, runner.evaluate, examples=cfg.examples, seed=cfg.seed,
+                          budget_s=cfg.budget_s)
+    by_key = {tuple(d.key() for d in e.schedule): e for e in runner.examples}
+    minimal = by_key[tuple(d.key() for d in found.minimal)] if found.minimal else None
     first = next((e for e in runner.examples if e.violation is not None), None)
     return RandomOutcome(examples=tuple(runner.examples), minimal=minimal, first_failure=first,
-                         skipped_faults=skipped, budget_exhausted=runner.exhausted)
+                         skipped_faults=skipped, budget_exhausted=found.exhausted)
 
 
 def save_replay(outcome: RandomOutcome, cfg: RandomConfig, *, directory: Path,
@@ -226,9 +253,13 @@ def save_replay(outcome: RandomOutcome, cfg: RandomConfig, *, directory: Path,
     path = directory / f"{name}.yaml"
     header = (f"# Replay: chaos-harness run {path}\n"
               f"# Found by: chaos-harness gameday --random --seed {cfg.seed}"
-              + "".join(f" --set {k}={v}" for k, v in cfg.knobs.items()) + "\n"
+              + "".join(f" --set {k}={_cli(v)}" for k, v in cfg.knobs.items()) + "\n"
               f"# Broken invariant: {ex.violation.invariant}: {ex.violation.message}\n"
               "# (the lost-write invariant is checked by randomised game days only; `run` "
               "checks the SLO)\n")
     path.write_text(header + yaml.safe_dump(data, sort_keys=False, width=100), encoding="utf-8")
     return path
+
+
+def _cli(value: Any) -> str:
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)
