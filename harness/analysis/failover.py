@@ -73,6 +73,15 @@ def _client_times(f: FaultRecord, w: ImpactWindows, mine: np.ndarray) -> tuple[f
     return failover, max(0.0, failback)
 
 
+def _recover_s(f: FaultRecord, faults: Sequence[FaultRecord],
+               events: Sequence[Event]) -> float | None:
+    if f.revert_ns is None:
+        return None
+    later = [g.inject_ns for g in faults if g.inject_ns > f.revert_ns]
+    recovered = recovery_time(events, revert_ns=f.revert_ns, limit_ns=min(later, default=None))
+    return None if recovered is None else (recovered - f.revert_ns) / 1e9
+
+
 def _one(i: int, faults: Sequence[FaultRecord], events: Sequence[Event], w: ImpactWindows,
          owner: np.ndarray, *, spec: AnalysisSpec, origin_ns: int, end_ns: int,
          rate: float | None) -> FaultImpact:
@@ -81,9 +90,7 @@ def _one(i: int, faults: Sequence[FaultRecord], events: Sequence[Event], w: Impa
     detection = first_detection(events, start_ns=f.inject_ns,
                                 end_ns=f.active_end(end_ns) + grace_ns,
                                 detection_events=spec.detection_events)
-    later = [g.inject_ns for g in faults if g.inject_ns > (f.revert_ns or end_ns)]
-    recovered = None if f.revert_ns is None else recovery_time(
-        events, revert_ns=f.revert_ns, limit_ns=min(later) if later else None)
+    recover_s = _recover_s(f, faults, events)
     mine = owner == i
     failover, failback = _client_times(f, w, mine)
     bad = int(w.count[mine].sum())
@@ -93,7 +100,7 @@ def _one(i: int, faults: Sequence[FaultRecord], events: Sequence[Event], w: Impa
         detect_s=None if detection is None else (detection[0] - f.inject_ns) / 1e9,
         detected_by=None if detection is None else detection[1],
         failover_s=failover, failback_s=failback,
-        recover_s=None if recovered is None else (recovered - f.revert_ns) / 1e9,  # type: ignore[operator]
+        recover_s=recover_s,
         bad_requests=bad, impact_s=float((w.end[mine] - w.start[mine]).sum()) / 1e9,
         error_seconds=None if not rate else bad / rate,
         windows_s=tuple(((int(s) - origin_ns) / 1e9, (int(e) - origin_ns) / 1e9, int(c))
