@@ -239,3 +239,31 @@ def test_project_compose_command_names_the_project_and_env_file(tmp_path: Path) 
     assert cmd[:4] == ["docker", "compose", "--project-name", PROJECT]
     assert cmd[4:] == ["-f", layout.COMPOSE_FILE, "--env-file", str(run.env_file)]
     assert compose.build and not compose.wait
+
+
+def test_up_and_down_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ran: list[list[str]] = []
+
+    def fake_run(self: Any, cmd: list[str], context: str | None = None) -> Any:
+        ran.append(cmd)
+        return None
+
+    monkeypatch.setattr(ProjectCompose, "_run_command", fake_run)
+    compose = compose_for(_run(tmp_path))
+    compose.start()
+    compose.stop(down=True)
+    assert ran[0][-3:] == ["up", "--build", "--detach"]  # no flags newer Compose versions added
+    assert ran[1][-2:] == ["down", "--volumes"]
+    assert all(c[:4] == ["docker", "compose", "--project-name", PROJECT] for c in ran)
+
+
+def test_down_resumes_paused_containers_first(stack: DockerStack, fake: FakeClient,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from harness.stack.docker import lifecycle
+
+    seen: list[str] = []
+    monkeypatch.setattr(lifecycle, "compose_down", lambda run: seen.extend(
+        s for s, c in fake.by_service.items() if c.status == "paused"))
+    stack.pause("redis-az-a")
+    stack.down()
+    assert seen == [] and not stack.is_paused("redis-az-a")

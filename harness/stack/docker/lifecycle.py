@@ -70,9 +70,12 @@ def repo_root() -> Path:
 
 
 def compose_for(run: DockerRun) -> ProjectCompose:
+    """The run's compose driver. ``up --build --detach``: readiness is ours (``--wait`` would
+    only see healthchecks); no ``--quiet-*`` flags (output is captured anyway, and
+    ``--quiet-build`` needs a newer Compose than the substrate requires)."""
     return ProjectCompose(context=run.context, compose_file_name=run.compose_file,
                           env_file=str(run.env_file), build=True, wait=False,
-                          project_name=run.project, quiet_build=True, quiet_pull=True)
+                          project_name=run.project)
 
 
 def _stderr_tail(exc: subprocess.CalledProcessError, lines: int = 25) -> list[str]:

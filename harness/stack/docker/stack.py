@@ -363,6 +363,11 @@ class DockerStack:
         """Remove the project's containers, networks and volumes (idempotent)."""
         from harness.stack.docker.lifecycle import compose_down
 
+        for s in layout.SERVICES:  # older engines refuse to stop a paused container
+            try:
+                self.resume(s.name)
+            except Exception:  # already gone, or the engine went away: down reports it
+                continue
         compose_down(self.run)
         self._note("stack down", project=self.run.project)
 
