@@ -61,16 +61,30 @@ def _overlaps(i: int, faults: Sequence[FaultRecord], end_ns: int) -> tuple[str, 
                  and g.inject_ns <= f.active_end(end_ns) and f.inject_ns <= g.active_end(end_ns))
 
 
-def _client_times(f: FaultRecord, w: ImpactWindows, mine: np.ndarray) -> tuple[float, float | None]:
+def _episode_end(starts: np.ndarray, ends: np.ndarray, hold_ns: int) -> int | None:
+    """End of the first episode: windows (sorted by start) chained while the clean gap between
+    one's end and the next's start is shorter than ``hold_ns``."""
+    if starts.shape[0] == 0:
+        return None
+    end = int(ends[0])
+    for s, e in zip(starts[1:].tolist(), ends[1:].tolist(), strict=True):
+        if s - end >= hold_ns:
+            break
+        end = max(end, e)
+    return end
+
+
+def _client_times(f: FaultRecord, w: ImpactWindows, mine: np.ndarray,
+                  hold_ns: int) -> tuple[float, float | None]:
     starts, ends = w.start[mine], w.end[mine]
     cut = f.revert_ns if f.revert_ns is not None else np.iinfo(np.int64).max
     during = starts < cut
-    failover = max(0.0, (int(ends[during].max()) - f.inject_ns) / 1e9) if during.any() else 0.0
+    over = _episode_end(starts[during], ends[during], hold_ns)
+    failover = 0.0 if over is None else max(0.0, (over - f.inject_ns) / 1e9)
     if f.revert_ns is None:
         return failover, None
-    after = ~during
-    failback = (int(ends[after].max()) - f.revert_ns) / 1e9 if after.any() else 0.0
-    return failover, max(0.0, failback)
+    back = _episode_end(starts[~during], ends[~during], hold_ns)
+    return failover, 0.0 if back is None else max(0.0, (back - f.revert_ns) / 1e9)
 
 
 def _recover_s(f: FaultRecord, faults: Sequence[FaultRecord],
@@ -92,7 +106,7 @@ def _one(i: int, faults: Sequence[FaultRecord], events: Sequence[Event], w: Impa
                                 detection_events=spec.detection_events)
     recover_s = _recover_s(f, faults, events)
     mine = owner == i
-    failover, failback = _client_times(f, w, mine)
+    failover, failback = _client_times(f, w, mine, round(spec.failover_hold_s * 1e9))
     bad = int(w.count[mine].sum())
     return FaultImpact(
         fault=f, injected_at_s=(f.inject_ns - origin_ns) / 1e9,

@@ -14,9 +14,11 @@ Definitions (docs/MEASUREMENT.md, "Failover and recovery times"):
   goes to the fault with the most recent *transition* (inject or revert) at or before the
   window's start + ``impact_gap_s``; if none, to the earliest injected candidate. Each window, and
   so each bad request, belongs to at most one fault; other bad requests are *unattributed*.
-* **failover_s** = end of the last owned window that started before the revert, minus the
-  inject time (0.0 with no impact). **failback_s** = end of the last owned window that started
-  at or after the revert, minus the revert time (0.0 if none).
+* **failover_s** = end of the first *episode* of owned windows that started before the revert,
+  minus the inject time (0.0 with no impact); an episode chains windows while the clean gap
+  between them is shorter than ``failover_hold_s``, so a stray error long after the stack had
+  failed over does not stretch it (it still counts in bad_requests). **failback_s** = the same
+  for owned windows that started at or after the revert, from the revert time (0.0 if none).
 * **bad_requests** = bad requests in owned windows; **impact_s** = total length of owned windows;
   **error_seconds** = bad_requests / offered rate (seconds of *full* outage with the same cost).
 """

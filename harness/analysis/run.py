@@ -67,6 +67,7 @@ class RunAnalysis:
             "analysed_duration_s": self.duration_s,
             "analysis": {"confidence": s.confidence, "interval": s.interval,
                          "impact_gap_s": s.impact_gap_s, "impact_grace_s": s.impact_grace_s,
+                         "failover_hold_s": s.failover_hold_s,
                          "max_lateness_p99_ms": s.max_lateness_p99_ms,
                          "latency_bin_s": s.latency_bin_s, "burn_bin_s": s.burn_bin_s,
                          "primary_slo": s.primary.name},

@@ -89,6 +89,7 @@ class AnalysisSpec:
     interval: IntervalMethod = "clopper-pearson"
     impact_gap_s: float = 1.0  # bad intervals closer than this merge into one impact window
     impact_grace_s: float = 5.0  # impact up to this long after a revert still belongs to the fault
+    failover_hold_s: float = 5.0  # clean traffic this long ends a fail-over (later impact: relapse)
     max_lateness_p99_ms: float = 100.0  # generator lateness bound (start - intended), p99
     latency_bin_s: float = 10.0  # width of the per-window latency percentiles
     burn_bin_s: float = 60.0  # width of the per-window burn rates
@@ -111,7 +112,8 @@ class AnalysisSpec:
         if self.interval not in INTERVAL_METHODS:
             raise ConfigError("unknown interval method", field="interval", value=self.interval,
                               allowed=INTERVAL_METHODS)
-        for name in ("impact_gap_s", "max_lateness_p99_ms", "latency_bin_s", "burn_bin_s"):
+        for name in ("impact_gap_s", "failover_hold_s", "max_lateness_p99_ms", "latency_bin_s",
+                     "burn_bin_s"):
             _positive(name, getattr(self, name))
         if not (math.isfinite(self.impact_grace_s) and self.impact_grace_s >= 0):
             raise ConfigError("impact_grace_s must be >= 0", field="impact_grace_s",

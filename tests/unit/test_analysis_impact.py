@@ -96,6 +96,18 @@ def test_overlapping_faults_attribute_each_window_once() -> None:
     assert a.overlaps == ("b",) and b.overlaps == ("a",)
 
 
+def test_a_stray_error_long_after_failover_does_not_stretch_it() -> None:
+    outages = [Outage(start_s=10, end_s=12, mode="error"),
+               Outage(start_s=20, end_s=20.5, mode="error"),  # 8 s of clean traffic before
+               Outage(start_s=23, end_s=23.5, mode="error")]  # 2.5 s after the previous one
+    tl = synthetic_timeline(duration_s=60, rate=100, outages=outages, faults=[pause(10, 40)])
+    (f,) = analyse(tl, spec(failover_hold_s=5.0)).faults
+    assert f.failover_s == pytest.approx(2.0, abs=0.02)
+    assert f.bad_requests == 300 and len(f.windows_s) == 3  # the relapse still counts
+    (f,) = analyse(tl, spec(failover_hold_s=10.0)).faults
+    assert f.failover_s == pytest.approx(13.5, abs=0.02)  # all one episode
+
+
 def test_bad_requests_outside_any_fault_are_unattributed() -> None:
     tl = synthetic_timeline(duration_s=60, rate=100, faults=[pause(10, 12)],
                             outages=[Outage(start_s=40, end_s=41, mode="error")])
