@@ -94,6 +94,8 @@ def run(args: argparse.Namespace) -> int:
     if files.stack_error:
         print(f"stack error: {files.stack_error}", file=sys.stderr)
         return EXIT["stack"]
+    if any(o.reason.startswith("internal error") for o in files.result.outcomes):
+        return EXIT["error"]
     return VERDICT_EXIT[files.result.verdict]
 
 

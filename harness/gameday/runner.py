@@ -7,7 +7,9 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -122,9 +124,11 @@ def _run_one(entry: PlanEntry, shared: _SharedStack, *, report_dir: Path,
                                 substrate=shared.plan.substrate, report_dir=report_dir)
     except StackError:
         raise
-    except HarnessError as exc:
+    except Exception as exc:  # one broken experiment must not end the game day
+        reason = str(exc) if isinstance(exc, HarnessError) else (
+            f"internal error (a harness bug, please report it): {type(exc).__name__}: {exc}")
         return ExperimentOutcome(index=entry.index, name=entry.name, file=str(entry.file),
-                                 status="error", verdict="INCONCLUSIVE", reason=str(exc),
+                                 status="error", verdict="INCONCLUSIVE", reason=reason,
                                  wall_s=time.monotonic() - t0, planned_s=entry.planned_s,
                                  dedicated_stack=dedicated)
     report = load_report(result.directory / "report.json")
@@ -154,6 +158,24 @@ def _always(callback: Callable[[], None]) -> Iterator[None]:
         callback()
 
 
+@contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM (CI cancelling the job) unwinds like Ctrl-C: faults healed, stack torn down,
+    the partial report written."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt("SIGTERM")
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def run_gameday(plan: Plan, *, report_dir: str | Path = "reports",
                 history: str | Path | None = None, say: Say = _stderr,
                 gameday_id: str | None = None) -> GamedayFiles:
@@ -166,7 +188,7 @@ def run_gameday(plan: Plan, *, report_dir: str | Path = "reports",
     stopped: str | None = None
     stack_error: str | None = None
     shared = _SharedStack(plan, gameday_id, say)
-    with HistoryStore(history) as store:
+    with HistoryStore(history) as store, _sigterm_interrupts():
         try:
             with _always(shared.close):
                 for entry in plan.entries:
@@ -207,10 +229,11 @@ def run_gameday(plan: Plan, *, report_dir: str | Path = "reports",
             outcomes += [_skip(e, "interrupted (Ctrl-C / SIGTERM)") for e in plan.entries
                          if e.index not in done]
             notes.append("interrupted: the remaining experiments were not run")
-            write_gameday_report(plan, outcomes, store=store, report_dir=report_dir,
-                                 gameday_id=gameday_id, started_at=started_at,
-                                 duration_s=time.monotonic() - t0, notes=notes,
-                                 stopped=stopped)
+            files = write_gameday_report(plan, outcomes, store=store, report_dir=report_dir,
+                                         gameday_id=gameday_id, started_at=started_at,
+                                         duration_s=time.monotonic() - t0, notes=notes,
+                                         stopped=stopped)
+            say(f"interrupted; partial game-day report: {files.html}")
             raise
         return write_gameday_report(plan, outcomes, store=store, report_dir=report_dir,
                                     gameday_id=gameday_id, started_at=started_at,
