@@ -157,6 +157,10 @@ def test_qdrant_cluster_bootstraps_through_the_first_node(compose: dict[str, Any
             f"http://qdrant-{z}:6335"]
     for z in ZONES:
         assert s[f"qdrant-{z}"]["environment"]["QDRANT__CLUSTER__ENABLED"] == "true"
+        if z != "az-a":  # bootstrap only once the first node's peer port answers
+            assert s[f"qdrant-{z}"]["depends_on"] == {
+                "qdrant-az-a": {"condition": "service_healthy"}}
+    assert "6335" in " ".join(s["qdrant-az-a"]["healthcheck"]["test"])
 
 
 def test_toxiproxy_creates_its_proxies_from_the_config(compose: dict[str, Any]) -> None:
