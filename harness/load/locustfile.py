@@ -96,7 +96,7 @@ class AnswerUser(FastHttpUser):
                          .offsets() if _RATE > 0 else None)
         self._due = self._t0 + next(self._offsets) if self._offsets else 0
 
-    def wait_time(self) -> float:  # type: ignore[override]
+    def wait_time(self) -> float:
         if self._offsets is None:
             return 0.0
         return max(0.0, (self._due - time.monotonic_ns()) / 1e9)
@@ -109,7 +109,7 @@ class AnswerUser(FastHttpUser):
             self._due = self._t0 + next(self._offsets)
         headers = {"X-API-Key": _API_KEY, "Content-Type": "application/json"}
         try:
-            resp = self.client.post(_PATH, data=next(self._bodies), headers=headers)
+            resp = self.client.post(_PATH, data=next(self._bodies).decode(), headers=headers)
         except BaseException:  # GreenletExit: Locust stopped the user mid-request (run end)
             # outside the run's window: marked "X", counted by the driver, not put in the timeline
             _REC.add(intended, start, time.monotonic_ns(), "X", 0, "CancelledAtStop", "", 0, 0)
@@ -122,10 +122,11 @@ class AnswerUser(FastHttpUser):
             _REC.add(intended, start, end, 2 if name in _TIMEOUT_NAMES else 1, 0, _clean(name),
                      "", 0, 0)
             return
-        h = resp.headers or {}
-        replica = h.get("X-Replica") or h.get("x-replica") or ""
-        degraded = 1 if (h.get("X-Degraded") or h.get("x-degraded") or "") == "true" else 0
-        provider = _PROVIDERS.get((h.get("X-Provider") or h.get("x-provider") or "").lower(), 0)
+        h: Any = resp.headers or {}
+        replica = str(h.get("X-Replica") or h.get("x-replica") or "")
+        degraded = 1 if str(h.get("X-Degraded") or h.get("x-degraded") or "") == "true" else 0
+        provider = _PROVIDERS.get(str(h.get("X-Provider") or h.get("x-provider") or "").lower(),
+                                  0)
         ok = status < 400
         _REC.add(intended, start, end, 0 if ok else 1, status, "" if ok else f"HTTP{status}",
                  _clean(replica), degraded, provider)

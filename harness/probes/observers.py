@@ -155,9 +155,10 @@ class Observers:
     def _qdrant(self) -> None:
         if not isinstance(self.stack, QdrantCluster):
             return
-        for svc in self.stack.topology.of_kind(Kind.QDRANT):
-            obs = QdrantObserver(svc.name, self.stack.qdrant_url(svc.name),
-                                 self.stack.qdrant_collection, self.recorder)
+        stack: Any = self.stack
+        for svc in stack.topology.of_kind(Kind.QDRANT):
+            obs = QdrantObserver(svc.name, stack.qdrant_url(svc.name),
+                                 stack.qdrant_collection, self.recorder)
             self._closers.append(obs.close)
             self._poller(f"qdrant-{svc.name}", obs.poll)
 
@@ -166,11 +167,12 @@ class Observers:
             return
         from harness.simulators.control import ProviderControlClient
 
-        present = {s.name for s in self.stack.topology.of_kind(Kind.PROVIDER)}
+        stack: Any = self.stack
+        present = {s.name for s in stack.topology.of_kind(Kind.PROVIDER)}
         for name in _PROVIDERS:
             if f"provider-{name}" not in present:
                 continue
-            url, token = self.stack.provider_control(name)
+            url, token = stack.provider_control(name)
             obs = ProviderObserver(name, ProviderControlClient(url, token, timeout=0.5),
                                    self.recorder, counters_every_s=self._counters_every_s)
             self._providers.append(obs)

@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -181,10 +181,10 @@ def test_qdrant_shard_states() -> None:
 
 class _Readyz(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.0"
-    body: dict[str, Any] = {}
-    status = 200
+    body: ClassVar[dict[str, Any]] = {}
+    status: ClassVar[int] = 200
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         data = json.dumps(type(self).body).encode()
         self.send_response(type(self).status)
         self.send_header("Content-Type", "application/json")
