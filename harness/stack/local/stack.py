@@ -137,11 +137,12 @@ class LocalStack:
     def start(self, service: str) -> None:
         """(Re)start with the original command line and config file (which Redis/Sentinel may
         have rewritten since, as they would on a real host)."""
-        if self.is_running(service):
-            return
+        self._check_service(service)
         self._reap_child(service)
-        with self._store.lock():
+        with self._store.lock():  # checked under the lock: two healers never start it twice
             rec = self._refresh()
+            if proc_alive(rec.procs[service].get("pid"), rec.procs[service].get("start")):
+                return
             spec = rec.spec(service)
             proc = spawn(spec, rec.key)
             self._children[service] = proc
