@@ -99,8 +99,9 @@ class _Run:
     """One execution; holds what the report needs whatever way the run ends."""
 
     def __init__(self, exp: Experiment, *, seed: int, run_id: str, timeline: Timeline,
-                 progress: ProgressFn | None) -> None:
+                 progress: ProgressFn | None, file: str | None = None) -> None:
         self.exp, self.seed, self.run_id, self.tl = exp, seed, run_id, timeline
+        self.file = file
         self.progress = progress
         self.end_reason = "completed"
         self.extra: list[str] = []
@@ -123,7 +124,7 @@ class _Run:
                      run_id=self.run_id)
         with ExitStack() as es:
             es.enter_context(Observers(stack, tl))
-            gen = make_generator(exp, stack=stack, timeline=tl, seed=self.seed)
+            gen = make_generator(exp, stack=stack, timeline=tl, seed=self.seed, file=self.file)
             gen.start()
             es.callback(gen.stop)
             clock = Clock(experiment=exp, run_id=self.run_id, trials=exp.trials,
@@ -213,7 +214,7 @@ def run_experiment(exp: Experiment, *, file: str | None = None, stack: Any = Non
     tl = Timeline(meta={"run_id": run_id, "experiment": exp.name, "seed": seed,
                         "experiment_model": exp.model_dump(mode="json"), "file": file})
     started_at = datetime.now(UTC)
-    run = _Run(exp, seed=seed, run_id=run_id, timeline=tl, progress=progress)
+    run = _Run(exp, seed=seed, run_id=run_id, timeline=tl, progress=progress, file=file)
     interrupted: KeyboardInterrupt | None = None
     facts: dict[str, Any] = {"substrate": substrate, "vector_mode": "unknown"}
     skipped: UnsupportedFault | None = None
@@ -222,6 +223,8 @@ def run_experiment(exp: Experiment, *, file: str | None = None, stack: Any = Non
             run.note("starting", f"bringing up the {substrate} stack" if stack is None else "")
             if stack is None:
                 stack = es.enter_context(_open(substrate, exp, run_id, tl))
+            else:  # a shared stack may still be settling after the previous experiment
+                stack.wait_ready(exp.stack.ready_timeout)
             facts = {"substrate": stack.name, "vector_mode": stack.topology.vector_mode}
             try:
                 for f in faults:
