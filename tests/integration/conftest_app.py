@@ -101,6 +101,7 @@ class RedisHA:
     redis_port: int
     sentinel_port: int
     redis: subprocess.Popen[bytes]
+    replica_ports: tuple[int, ...] = ()
 
     @property
     def sentinels(self) -> str:
@@ -108,20 +109,29 @@ class RedisHA:
 
 
 @contextlib.contextmanager
-def redis_with_sentinel() -> Iterator[RedisHA]:
-    """One redis-server and one sentinel (quorum 1) monitoring it as ``mymaster``."""
+def redis_with_sentinel(*, replicas: int = 0) -> Iterator[RedisHA]:
+    """A redis-server master (+ ``replicas``) and one sentinel (quorum 1) as ``mymaster``."""
     redis_bin, sentinel_bin = require("redis-server"), require("redis-sentinel")
     rport, sport = free_port(), free_port()
-    with tempfile.TemporaryDirectory(prefix="rag-redis-") as tmp:
+    rports = tuple(free_port() for _ in range(replicas))
+    with tempfile.TemporaryDirectory(prefix="rag-redis-") as tmp, contextlib.ExitStack() as stack:
         conf = Path(tmp) / "sentinel.conf"
         conf.write_text(f"port {sport}\nbind 127.0.0.1\ndir {tmp}\n"
                         f"sentinel monitor mymaster 127.0.0.1 {rport} 1\n"
                         "sentinel down-after-milliseconds mymaster 1000\n"
                         "sentinel failover-timeout mymaster 3000\n")
-        with process([redis_bin, "--port", str(rport), "--bind", "127.0.0.1", "--save", "",
-                      "--appendonly", "no", "--dir", tmp], port=rport) as redis_proc, \
-                process([sentinel_bin, str(conf)], port=sport):
-            yield RedisHA(redis_port=rport, sentinel_port=sport, redis=redis_proc)
+        base = ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        master = stack.enter_context(process(
+            [redis_bin, "--port", str(rport), "--dir", tmp, *base], port=rport))
+        for i, port in enumerate(rports):
+            rdir = Path(tmp) / f"r{i}"
+            rdir.mkdir()
+            stack.enter_context(process(
+                [redis_bin, "--port", str(port), "--dir", str(rdir), *base,
+                 "--replicaof", "127.0.0.1", str(rport)], port=port))
+        stack.enter_context(process([sentinel_bin, str(conf)], port=sport))
+        yield RedisHA(redis_port=rport, sentinel_port=sport, redis=master,
+                      replica_ports=rports)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
