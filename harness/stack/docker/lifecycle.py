@@ -127,13 +127,17 @@ def _new_run(run_id: str, overrides: Mapping[str, Any], resolved: Mapping[str, A
         control_token=secrets.token_urlsafe(16),
         seed=seed if seed is not None else int.from_bytes(os.urandom(2), "big"),
         knobs=dict(overrides), images={k: os.environ[k] for k in _IMAGE_VARS if k in os.environ})
-    state.mkdir(parents=True, exist_ok=True)
-    state.chmod(0o755)  # containers read the config directory as other users
-    write_config_dir(run.config_dir, resolved)
-    env = run.compose_variables(resolved)
-    run.env_file.write_text("".join(f"{k}={v}\n" for k, v in sorted(env.items())))
-    run.env_file.chmod(0o600)
-    run.save(record)
+    try:
+        state.mkdir(parents=True, exist_ok=True)
+        state.chmod(0o755)  # containers read the config directory as other users
+        write_config_dir(run.config_dir, resolved)
+        env = run.compose_variables(resolved)
+        run.env_file.write_text("".join(f"{k}={v}\n" for k, v in sorted(env.items())))
+        run.env_file.chmod(0o600)
+        run.save(record)
+    except BaseException:
+        shutil.rmtree(state, ignore_errors=True)
+        raise
     return run
 
 
