@@ -176,69 +176,84 @@ def _sigterm_interrupts() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+class _Gameday:
+    """The state of one game day while it runs (outcomes so far, why the rest is skipped)."""
+
+    def __init__(self, plan: Plan, *, report_dir: Path, store: HistoryStore, gameday_id: str,
+                 say: Say) -> None:
+        self.plan, self.report_dir, self.store, self.say = plan, report_dir, store, say
+        self.gameday_id = gameday_id
+        self.started_at, self.t0 = datetime.now(UTC), time.monotonic()
+        self.outcomes: list[ExperimentOutcome] = []
+        self.notes: list[str] = []
+        self.stopped: str | None = None
+        self.stack_error: str | None = None
+        self.shared = _SharedStack(plan, gameday_id, say)
+
+    def _tag(self, entry: PlanEntry) -> str:
+        return f"{entry.index + 1}/{len(self.plan.entries)} {entry.name}"
+
+    def step(self, entry: PlanEntry) -> None:
+        reason = (_budget_reason(self.plan, entry, time.monotonic() - self.t0)
+                  or (self.stopped and f"not run: {self.stopped}") or self.stack_error)
+        if reason:
+            self.outcomes.append(_skip(entry, reason))
+            self.say(f"{self._tag(entry)}: skipped ({reason})")
+            return
+        try:
+            if self.outcomes and entry.dedicated_knobs is None:
+                note = self.shared.heal_and_check()
+                if note:
+                    self.notes.append(f"before {entry.name}: {note}")
+            self.say(f"{self._tag(entry)}: running (planned {entry.planned_s:.0f} s, "
+                     f"{entry.planned_requests} requests)")
+            out = _run_one(entry, self.shared, report_dir=self.report_dir, history=self.store,
+                           gameday_id=self.gameday_id)
+        except StackError as exc:
+            reason = f"the stack would not start or get ready: {exc}"
+            out = ExperimentOutcome(index=entry.index, name=entry.name, file=str(entry.file),
+                                    status="error", verdict="INCONCLUSIVE", reason=reason,
+                                    planned_s=entry.planned_s)
+            self.stack_error = reason.splitlines()[0]
+        self.outcomes.append(out)
+        status = f" ({out.status})" if out.status != "ran" else ""
+        self.say(f"{self._tag(entry)}: {out.verdict}{status} in {out.wall_s:.0f} s"
+                 + (f" -> {out.html}" if out.html else ""))
+        if self.plan.on_failure == "stop" and (out.verdict == "FAIL" or out.status == "error"):
+            what = out.verdict if out.status == "ran" else "errored"
+            self.stopped = f"{entry.name} {what} and the plan says on_failure: stop"
+
+    def interrupted(self) -> None:
+        done = {o.index for o in self.outcomes}
+        self.outcomes += [_skip(e, "interrupted (Ctrl-C / SIGTERM)") for e in self.plan.entries
+                          if e.index not in done]
+        self.notes.append("interrupted: the remaining experiments were not run")
+
+    def write(self) -> GamedayFiles:
+        return write_gameday_report(
+            self.plan, self.outcomes, store=self.store, report_dir=self.report_dir,
+            gameday_id=self.gameday_id, started_at=self.started_at,
+            duration_s=time.monotonic() - self.t0, notes=self.notes, stopped=self.stopped,
+            stack_error=self.stack_error)
+
+
 def run_gameday(plan: Plan, *, report_dir: str | Path = "reports",
                 history: str | Path | None = None, say: Say = _stderr,
                 gameday_id: str | None = None) -> GamedayFiles:
     """Run every experiment of ``plan`` and write the game-day report (see module doc)."""
-    report_dir = Path(report_dir)
-    gameday_id = gameday_id or make_gameday_id(plan.name)
-    started_at, t0 = datetime.now(UTC), time.monotonic()
-    outcomes: list[ExperimentOutcome] = []
-    notes: list[str] = []
-    stopped: str | None = None
-    stack_error: str | None = None
-    shared = _SharedStack(plan, gameday_id, say)
     with HistoryStore(history) as store, _sigterm_interrupts():
+        day = _Gameday(plan, report_dir=Path(report_dir), store=store, say=say,
+                       gameday_id=gameday_id or make_gameday_id(plan.name))
         try:
-            with _always(shared.close):
+            with _always(day.shared.close):
                 for entry in plan.entries:
-                    reason = _budget_reason(plan, entry, time.monotonic() - t0)
-                    reason = reason or (stopped and f"not run: {stopped}") or stack_error
-                    if reason:
-                        outcomes.append(_skip(entry, reason))
-                        say(f"{entry.index + 1}/{len(plan.entries)} {entry.name}: skipped "
-                            f"({reason})")
-                        continue
-                    try:
-                        if outcomes and entry.dedicated_knobs is None:
-                            note = shared.heal_and_check()
-                            if note:
-                                notes.append(f"before {entry.name}: {note}")
-                        say(f"{entry.index + 1}/{len(plan.entries)} {entry.name}: running "
-                            f"(planned {entry.planned_s:.0f} s, "
-                            f"{entry.planned_requests} requests)")
-                        out = _run_one(entry, shared, report_dir=report_dir, history=store,
-                                       gameday_id=gameday_id)
-                    except StackError as exc:
-                        stack_error = f"the stack would not start or get ready: {exc}"
-                        out = ExperimentOutcome(index=entry.index, name=entry.name,
-                                                file=str(entry.file), status="error",
-                                                verdict="INCONCLUSIVE", reason=stack_error,
-                                                planned_s=entry.planned_s)
-                        stack_error = stack_error.splitlines()[0]
-                    outcomes.append(out)
-                    say(f"{entry.index + 1}/{len(plan.entries)} {entry.name}: {out.verdict}"
-                        f"{' (' + out.status + ')' if out.status != 'ran' else ''} "
-                        f"in {out.wall_s:.0f} s" + (f" -> {out.html}" if out.html else ""))
-                    if plan.on_failure == "stop" and (out.verdict == "FAIL"
-                                                      or out.status == "error"):
-                        stopped = f"{entry.name} {out.verdict if out.status == 'ran' else 'errored'}" \
-                                  " and the plan says on_failure: stop"
+                    day.step(entry)
         except KeyboardInterrupt:
-            done = {o.index for o in outcomes}
-            outcomes += [_skip(e, "interrupted (Ctrl-C / SIGTERM)") for e in plan.entries
-                         if e.index not in done]
-            notes.append("interrupted: the remaining experiments were not run")
-            files = write_gameday_report(plan, outcomes, store=store, report_dir=report_dir,
-                                         gameday_id=gameday_id, started_at=started_at,
-                                         duration_s=time.monotonic() - t0, notes=notes,
-                                         stopped=stopped)
+            day.interrupted()
+            files = day.write()
             say(f"interrupted; partial game-day report: {files.html}")
             raise
-        return write_gameday_report(plan, outcomes, store=store, report_dir=report_dir,
-                                    gameday_id=gameday_id, started_at=started_at,
-                                    duration_s=time.monotonic() - t0, notes=notes,
-                                    stopped=stopped, stack_error=stack_error)
+        return day.write()
 
 
 def write_gameday_report(plan: Plan, outcomes: list[ExperimentOutcome], *, store: HistoryStore,
