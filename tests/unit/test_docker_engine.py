@@ -140,3 +140,22 @@ def test_a_closed_tcp_port_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DOCKER_HOST", f"tcp://127.0.0.1:{port}")
     reason = engine.engine_problem(timeout=1.0)
     assert reason is not None and reason.startswith(REASON_START)
+
+
+def test_asking_is_cheap_in_a_fresh_process(tmp_path: Path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    code = ("import json, sys, time\n"
+            "from harness.stack import available_substrates\n"
+            "t = time.perf_counter(); r = available_substrates()['docker']\n"
+            "print(json.dumps([r, time.perf_counter() - t,\n"
+            "                  [m for m in ('testcontainers', 'docker') if m in sys.modules]]))\n")
+    env = {**os.environ, "DOCKER_HOST": f"unix://{tmp_path}/none.sock"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60, check=True, env=env).stdout
+    reason, seconds, heavy = json.loads(out)
+    assert reason.startswith(REASON_START) and reason.endswith(REASON_END)
+    assert heavy == []  # neither testcontainers nor the SDK is imported just to ask
+    assert seconds < 1.0, f"first available_substrates() took {seconds:.3f} s"

@@ -6,19 +6,26 @@ zone isolation through Docker network disconnects. See docs/docker.md.
 
 Nothing here needs an engine until a stack is opened: :func:`docker_problem` says, within
 milliseconds, why the substrate cannot run (no engine, no Compose v2 plugin) or returns None.
+The heavy parts (testcontainers, the SDK, the stack) are imported on first use, so asking
+``available_substrates()`` stays cheap.
 """
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from harness.stack.docker.engine import compose_problem, docker_problem, engine_problem
-from harness.stack.docker.layout import build_topology, project_name
-from harness.stack.docker.lifecycle import (
-    ProjectCompose,
-    attach_docker,
-    open_docker_stack,
-    start_docker_stack,
-)
-from harness.stack.docker.stack import DockerStack
+
+if TYPE_CHECKING:
+    from harness.stack.docker.layout import build_topology, project_name
+    from harness.stack.docker.lifecycle import (
+        ProjectCompose,
+        attach_docker,
+        open_docker_stack,
+        start_docker_stack,
+    )
+    from harness.stack.docker.stack import DockerStack
 
 __all__ = [
     "DockerStack",
@@ -32,3 +39,22 @@ __all__ = [
     "project_name",
     "start_docker_stack",
 ]
+
+_LAZY = {
+    "DockerStack": "harness.stack.docker.stack",
+    "ProjectCompose": "harness.stack.docker.lifecycle",
+    "attach_docker": "harness.stack.docker.lifecycle",
+    "open_docker_stack": "harness.stack.docker.lifecycle",
+    "start_docker_stack": "harness.stack.docker.lifecycle",
+    "build_topology": "harness.stack.docker.layout",
+    "project_name": "harness.stack.docker.layout",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
