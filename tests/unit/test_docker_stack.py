@@ -57,6 +57,8 @@ class FakeContainer:
         pass
 
     def kill(self, signal: int) -> None:
+        if self.status == "paused":
+            raise RuntimeError("container is paused. Unpause the container before killing")
         self.signals.append(signal)
         if signal in (9, 15, 2):
             self.status = "exited"
@@ -132,6 +134,14 @@ def test_kill_waits_for_exit_and_start_brings_it_back(stack: DockerStack, fake: 
     assert fake.by_service["redis-az-b"].signals == [signal.SIGKILL]
     stack.start("redis-az-b")
     assert stack.is_running("redis-az-b") and stack.pid("redis-az-b") == 1001
+
+
+def test_killing_a_paused_container_thaws_it_first(stack: DockerStack,
+                                                   fake: FakeClient) -> None:
+    stack.pause("sentinel-az-a")
+    stack.kill("sentinel-az-a", signal.SIGTERM)
+    assert fake.by_service["sentinel-az-a"].signals == [signal.SIGTERM]
+    assert not stack.is_running("sentinel-az-a")
 
 
 def test_pause_resume(stack: DockerStack, fake: FakeClient) -> None:

@@ -111,8 +111,13 @@ class DockerStack:
         c.reload()
         if c.status not in ("running", "paused"):
             return
+        terminating = sig in (signal.SIGKILL, signal.SIGTERM, signal.SIGINT)
+        if terminating and c.status == "paused":
+            # Engines refuse to signal a frozen container (or queue it until it thaws): thaw it,
+            # then signal at once, as a SIGCONT right before the kill would on a host.
+            c.unpause()
         c.kill(signal=int(sig))
-        if sig in (signal.SIGKILL, signal.SIGTERM, signal.SIGINT):
+        if terminating:
             self._wait_state(service, lambda s: s not in ("running", "paused"), 10.0,
                              f"exit after signal {signal.Signals(sig).name}")
         self._note(f"signal {signal.Signals(sig).name} to {service}", service=service)
