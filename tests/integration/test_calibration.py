@@ -152,7 +152,7 @@ def test_calibration_all_replicas_paused_for_two_seconds(healed_stack: Any) -> N
           f" windows {fault.windows_s}, bad {fault.bad_requests}, drain after resume "
           f"{drain_ms:.0f} ms, baseline latency p50 {baseline[len(baseline) // 2]:.1f} ms "
           f"max {baseline[-1]:.1f} ms")
-    assert fault.landed
+    assert fault.fault.landed
     assert len(fault.windows_s) == 1, fault.windows_s
     assert abs(fault.impact_s - paused_s) <= 0.100, (fault, f"drain {drain_ms:.0f} ms")
 
@@ -173,7 +173,7 @@ def test_provider_counters_agree_with_recorded_outcomes(healed_stack: Any) -> No
                                    api_key=stack.topology.api_key, rate=25, mix=mix, seed=9,
                                    timeline=tl, arrivals="poisson") as gen:
                 time.sleep(2.0)
-                controls["primary"].set_fault("error", status=500, rate=0.4)
+                controls["primary"].set_fault("error", status=500, rate=1.0)
                 time.sleep(3.0)
                 controls["primary"].clear()
                 time.sleep(2.0)
