@@ -166,3 +166,46 @@ def test_loopback_fallback(need, monkeypatch: pytest.MonkeyPatch) -> None:
         stack.kill("redis-az-b")
         assert stack.heal_all() == ["restarted redis-az-b"]
     assert leftovers(key) == []
+
+
+def _cache_clients(stack) -> set[str]:
+    """Source hosts of the app replicas' cache connections on the Redis master."""
+    from harness.stack.local import clients
+
+    [master] = stack.roles("redis-master")
+    ep = stack.topology.service(master).endpoint()
+    client = clients.redis_client(ep.host, ep.port)
+    try:
+        listing = client.client_list()
+    finally:
+        client.close()
+    return {c["addr"].rsplit(":", 1)[0] for c in listing
+            if c.get("cmd") in ("get", "set", "setex", "ping") and not c.get("name")
+            and "S" not in c.get("flags", "")}
+
+
+def test_cache_traffic_goes_direct_by_default(local_stack) -> None:
+    with httpx.Client(headers={"X-API-Key": local_stack.topology.api_key}, timeout=10) as h:
+        for i in range(6):
+            h.post(local_stack.topology.front_door.url + "/v1/answer",
+                   json={"question": f"direct {i}"})
+    sources = _cache_clients(local_stack)
+    assert sources and local_stack.plan.ip("edge") not in sources
+
+
+@pytest.mark.slow
+@pytest.mark.root
+def test_redis_via_toxiproxy_routes_cache_traffic_through_the_proxies(need) -> None:
+    key = need(f"t{os.getpid() % 10000:04d}g")
+    from harness.stack import open_stack
+
+    with open_stack(run_id=key, knobs={"app.redis_via_toxiproxy": True},
+                    ready_timeout=90) as stack:
+        with httpx.Client(headers={"X-API-Key": stack.topology.api_key}, timeout=10) as http:
+            for i in range(6):
+                r = http.post(stack.topology.front_door.url + "/v1/answer",
+                              json={"question": f"via proxy {i % 2}"})
+                assert r.status_code == 200
+        # Sentinel handed out the real master address; the app remapped it to Toxiproxy.
+        assert _cache_clients(stack) == {stack.plan.ip("edge")}
+    assert leftovers(key) == []

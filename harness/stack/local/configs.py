@@ -13,6 +13,7 @@ replication traffic always go direct (faults on those use the network: partition
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -80,7 +81,7 @@ def redis_config(plan: RunPlan, zone: str, knobs: Mapping[str, Any], *, data_dir
 def sentinel_id(plan: RunPlan, zone: str) -> str:
     """A fixed 40-hex sentinel id, so each sentinel's config can name its peers up front
     (``known-sentinel``) and quorum is there without waiting for hello messages."""
-    return (f"{plan.key}{zone}".encode().hex() + "0" * 40)[:40]
+    return hashlib.blake2s(f"{plan.key}/{zone}".encode(), digest_size=20).hexdigest()
 
 
 def sentinel_config(plan: RunPlan, zone: str, knobs: Mapping[str, Any], *,
