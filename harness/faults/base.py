@@ -19,6 +19,7 @@ idempotent on its own as well (``chaos-harness heal`` may revert from another pr
 from __future__ import annotations
 
 import threading
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -66,6 +67,7 @@ class Injection:
     services: tuple[str, ...] = ()
     data: dict[str, Any] = field(default_factory=dict)
     timers: list[threading.Timer] = field(default_factory=list)  # e.g. a delayed restart
+    scratch: dict[str, Any] = field(default_factory=dict)  # prepared resources, not persisted
 
     def to_json(self) -> dict[str, Any]:
         return {"fault_id": self.fault_id, "services": list(self.services), "data": self.data}
@@ -268,6 +270,11 @@ class Fault(ABC):
                              f"now; services are {[s.name for s in stack.topology.services]}")
         return names
 
+    def prepare(self, stack: Stack, injection: Injection) -> None:
+        """Slow groundwork before the ``fault.inject`` event (baselines, clients), so that the
+        event's timestamp is when the fault really starts. The base only notes the time."""
+        injection.scratch.setdefault("prepared_ns", time.monotonic_ns())
+
     @abstractmethod
     def inject(self, stack: Stack, injection: Injection) -> None:
         """Make the fault happen; record in ``injection.data`` what revert needs."""
@@ -291,6 +298,7 @@ class Fault(ABC):
         timeline = timeline if timeline is not None else Timeline()
         injection = Injection(fault_id=fault_id, services=self.resolve(stack))
         handle = FaultHandle(self, stack, timeline, fault_id, injection)
+        self.prepare(stack, injection)
         ev = timeline.add_event(
             "fault.inject", SOURCE, fault_id=fault_id, name=self.name, family=self.family,
             target=None if self.target is None else str(self.target), params=self.params,

@@ -80,15 +80,21 @@ class Partition(Fault):
                               field=f"{field}.params.b", value=both,
                               allowed=[p for p in PLACES if p not in values["a"]])
 
-    def inject(self, stack: Stack, injection: Injection) -> None:
-        assert isinstance(stack, NetworkFaults)
+    def prepare(self, stack: Stack, injection: Injection) -> None:
+        """Baseline: which directions across (and around) the cut work before it."""
         pairs = [[s, d] for s, d in _pairs(stack, self.a, self.b) if _reach(stack, s, d)]
+        # up to two bystanders (zones first, then the edge), each towards one place per side:
+        # enough to catch a cut that is too wide, cheap enough (each look from a namespace
+        # costs a process start)
         bystanders = [p for p in PLACES if p not in self.a and p not in self.b
-                      and p in {s.zone for s in stack.topology.services}]
+                      and p in {s.zone for s in stack.topology.services}][:2]
         injection.data["pairs"] = pairs
         injection.data["bystander_pairs"] = [
-            [by, dst] for by in bystanders for dst in (*self.a, *self.b)
-            if by != dst and _reach(stack, by, dst)]
+            [by, dst] for by in bystanders for dst in (self.a[0], self.b[0])
+            if _reach(stack, by, dst)]
+
+    def inject(self, stack: Stack, injection: Injection) -> None:
+        assert isinstance(stack, NetworkFaults)
         injection.data["handle"] = stack.partition(list(self.a), list(self.b))
 
     def verify(self, stack: Stack, injection: Injection) -> Check:
