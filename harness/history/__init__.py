@@ -11,6 +11,7 @@ from harness.history.store import (
     HistoryStore,
     RunRow,
     default_history_path,
+    record_run,
 )
 from harness.history.trends import ExperimentTrend, trends
 
@@ -24,6 +25,7 @@ __all__ = [
     "RunRow",
     "TrendPoint",
     "default_history_path",
+    "record_run",
     "trend_svg",
     "trends",
 ]

@@ -30,6 +30,7 @@ __all__ = [
     "HistoryStore",
     "RunRow",
     "default_history_path",
+    "record_run",
 ]
 
 ENV_VAR = "CHAOS_HARNESS_HISTORY"
@@ -278,3 +279,16 @@ class HistoryStore:
 
     def __iter__(self) -> Iterator[RunRow]:
         return iter(self.runs())
+
+
+def record_run(report: str | Path, *, history: str | Path | None = None,
+               gameday_id: str | None = None) -> Path:
+    """Record one report.json (or run folder) in the history; returns the database path.
+
+    For commands outside game days (``chaos-harness run``) that want every run in the history.
+    """
+    from harness.gate.reports import load_report
+
+    with HistoryStore(history) as store:
+        store.record_report(load_report(report), gameday_id=gameday_id)
+        return store.path

@@ -18,6 +18,7 @@ from harness.history import (
     HistoryStore,
     TrendPoint,
     default_history_path,
+    record_run,
     trend_svg,
     trends,
 )
@@ -132,3 +133,13 @@ def test_trend_svg_is_self_contained_and_escaped() -> None:
     assert "#d62728" in svg  # the FAIL marker
     assert "http" not in svg.replace("http://www.w3.org/2000/svg", "")  # no external refs
     assert "no measurements" in trend_svg({}, title="t")
+
+
+def test_record_run_helper(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run-1"
+    run_dir.mkdir()
+    (run_dir / "report.json").write_text(json.dumps(rep(1)))
+    db = record_run(run_dir, history=tmp_path / "h.sqlite", gameday_id="g")
+    with HistoryStore(db) as store:
+        [row] = store.runs()
+        assert row.run_id == "run-replica-kill-1" and row.gameday_id == "g"
