@@ -74,7 +74,8 @@ def prepare(args: argparse.Namespace) -> list[tuple[Experiment, str]]:
     for file in _files(args.experiments):
         exp = load_experiment(file).with_overrides(
             knobs=knobs or None, seed=args.seed, trials=args.trials, rate=args.rate,
-            duration_scale=_QUICK_SCALE if args.quick else None)
+            duration_scale=_QUICK_SCALE if args.quick else None,
+            min_warmup=5.0 if args.quick else None)
         out.append((exp, file))
     return out
 

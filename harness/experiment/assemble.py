@@ -89,8 +89,10 @@ def analyse_run(tl: Timeline, spec: AnalysisSpec
                 ) -> tuple[RunAnalysis, list[tuple[TrialWindow, RunAnalysis]]]:
     """The overall analysis (all trials, or the whole run when no method ran) and per trial."""
     windows = trial_windows(tl)
-    if not windows:
-        return analyse(tl, spec), []
+    if not windows:  # the method never ran: judge what there is, warm-up excluded
+        steady = [e for e in tl.events_of("phase") if e.get("name") == "steady"]
+        window = (steady[0].t_ns, tl.events[-1].t_ns + 1) if steady else None
+        return analyse(tl, spec, window=window), []
     ends = tl.events_of("run.end")
     end = (ends[-1].t_ns if ends else windows[-1].end_ns) + 1
     overall = analyse(tl, spec, window=(windows[0].start_ns, end))
@@ -118,7 +120,11 @@ def _generator(a: Mapping[str, Any], exp: Experiment) -> dict[str, Any]:
 def _verdict(overall: RunAnalysis, facts: RunFacts) -> tuple[str, list[str]]:
     extra = [r for r in facts.extra_reasons if r]
     verdict = overall.verdict
-    if extra:
+    if facts.end_reason == "steady-state-failed":
+        # The method never ran: whatever the SLO says about the steady window, the experiment
+        # proved nothing about the faults.
+        verdict = Verdict.INCONCLUSIVE
+    elif extra:
         verdict = combine([verdict, Verdict.INCONCLUSIVE])
     reasons = list(overall.reasons) if verdict is Verdict.PASS or not extra else \
         [*extra, *(r for r in overall.reasons)]

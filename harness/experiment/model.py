@@ -234,8 +234,9 @@ class Experiment(_Frozen):
 
     def with_overrides(self, *, knobs: Mapping[str, Any] | None = None, seed: int | None = None,
                        trials: int | None = None, rate: float | None = None,
-                       duration_scale: float | None = None) -> Experiment:
-        """A copy with CLI overrides applied and re-checked."""
+                       duration_scale: float | None = None,
+                       min_warmup: float | None = None) -> Experiment:
+        """A copy with CLI/test overrides applied and re-checked."""
         data = self.model_dump()
         if knobs:
             data["stack"]["knobs"] = {**data["stack"]["knobs"], **dict(knobs)}
@@ -247,6 +248,8 @@ class Experiment(_Frozen):
             data["load"]["rate"] = rate
         if duration_scale is not None:
             _scale(data, duration_scale)
+        if min_warmup is not None:  # a scaled run still needs a warm stack (cold first calls)
+            data["load"]["warmup"] = max(data["load"]["warmup"], min_warmup)
         exp = Experiment.model_validate(data)
         exp.check()
         return exp

@@ -108,6 +108,32 @@ class _Run:
         self.steady: dict[str, Any] | None = None
         self.stop: dict[str, Any] | None = None
         self.started = time.monotonic()
+        self.facts: dict[str, Any] = {"substrate": "unknown", "vector_mode": "unknown"}
+        self.skipped: UnsupportedFault | None = None
+        self.interrupted: KeyboardInterrupt | None = None
+        self.method_started = False
+
+    def drive(self, stack: Any, substrate: str, faults: list[Any], es: ExitStack) -> None:
+        """Stack ready -> capability check -> execute -> heal (stack teardown is ``es``)."""
+        self.facts["substrate"] = substrate
+        self.note("starting", f"bringing up the {substrate} stack" if stack is None else "")
+        if stack is None:
+            stack = es.enter_context(_open(substrate, self.exp, self.run_id, self.tl))
+        else:  # a shared stack may still be settling after the previous experiment
+            stack.wait_ready(self.exp.stack.ready_timeout)
+        self.facts = {"substrate": stack.name, "vector_mode": stack.topology.vector_mode}
+        try:
+            for f in faults:
+                f.check_supported(stack)
+        except UnsupportedFault as exc:
+            self.skipped = exc
+            return
+        self.method_started = True
+        try:
+            self.execute(stack, faults)
+        finally:
+            with _shielded():
+                _heal(stack, self.tl)
 
     def note(self, phase: str, note: str = "") -> None:
         if self.progress is not None:
@@ -215,36 +241,17 @@ def run_experiment(exp: Experiment, *, file: str | None = None, stack: Any = Non
                         "experiment_model": exp.model_dump(mode="json"), "file": file})
     started_at = datetime.now(UTC)
     run = _Run(exp, seed=seed, run_id=run_id, timeline=tl, progress=progress, file=file)
-    interrupted: KeyboardInterrupt | None = None
-    facts: dict[str, Any] = {"substrate": substrate, "vector_mode": "unknown"}
-    skipped: UnsupportedFault | None = None
     with _signals_interrupt(), ExitStack() as es:
         try:
-            run.note("starting", f"bringing up the {substrate} stack" if stack is None else "")
-            if stack is None:
-                stack = es.enter_context(_open(substrate, exp, run_id, tl))
-            else:  # a shared stack may still be settling after the previous experiment
-                stack.wait_ready(exp.stack.ready_timeout)
-            facts = {"substrate": stack.name, "vector_mode": stack.topology.vector_mode}
-            try:
-                for f in faults:
-                    f.check_supported(stack)
-            except UnsupportedFault as exc:
-                skipped = exc
-            if skipped is None:
-                try:
-                    run.execute(stack, faults)
-                finally:
-                    with _shielded():
-                        _heal(stack, tl)
+            run.drive(stack, substrate, faults, es)
         except KeyboardInterrupt as exc:
-            interrupted = exc
+            run.interrupted = exc
             run.end_reason = "interrupted"
             run.extra.append("the run was interrupted (Ctrl-C or SIGTERM); faults were "
                              "reverted and the stack healed")
         except HarnessError as exc:
-            if skipped is not None or stack is None:
-                raise
+            if not run.method_started:
+                raise  # nothing ran: the error itself is the outcome (e.g. the stack failed)
             run.end_reason = "error"
             tl.add_event("harness.error", SOURCE, error=type(exc).__name__, detail=str(exc))
             run.extra.append(f"harness error: {exc}")
@@ -253,10 +260,10 @@ def run_experiment(exp: Experiment, *, file: str | None = None, stack: Any = Non
             run.note("stopping", "reverting faults, healing, tearing down")
             with _shielded():
                 es.close()
-    result = _finish(run, exp, file=file, knobs=knobs, facts=facts, started_at=started_at,
-                     report_dir=Path(report_dir), skipped=skipped)
-    if interrupted is not None:
-        raise interrupted
+    result = _finish(run, exp, file=file, knobs=knobs, started_at=started_at,
+                     report_dir=Path(report_dir))
+    if run.interrupted is not None:
+        raise run.interrupted
     return result
 
 
@@ -270,8 +277,8 @@ def _open(substrate: str, exp: Experiment, run_id: str, tl: Timeline) -> Iterato
 
 
 def _finish(run: _Run, exp: Experiment, *, file: str | None, knobs: dict[str, Any],
-            facts: dict[str, Any], started_at: datetime, report_dir: Path,
-            skipped: UnsupportedFault | None) -> ExperimentResult:
+            started_at: datetime, report_dir: Path) -> ExperimentResult:
+    facts, skipped = run.facts, run.skipped
     run.note("analysing")
     rf = RunFacts(run_id=run.run_id, experiment=exp, file=file, seed=run.seed,
                   substrate=facts["substrate"], vector_mode=facts["vector_mode"],

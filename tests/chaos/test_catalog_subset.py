@@ -28,7 +28,7 @@ Runner = Callable[..., Any]
 
 def _shrunk(name: str) -> Any:
     return load_experiment(CATALOG / f"{name}.yaml").with_overrides(
-        rate=RATE, duration_scale=SCALE, seed=11)
+        rate=RATE, duration_scale=SCALE, min_warmup=6.0, seed=11)
 
 
 def _landed(result: Any) -> None:
