@@ -23,7 +23,7 @@ import pytest
 import redis
 
 from harness.knobs import resolve_knobs
-from harness.stack.docker import configs
+from harness.stack.docker import clients, configs
 from harness.topology import ZONES
 
 pytestmark = pytest.mark.integration
@@ -106,6 +106,36 @@ def test_haproxy_accepts_the_generated_config(tmp_path: Path) -> None:
     assert alerts == []
     warnings = [ln for ln in (proc.stdout + proc.stderr).splitlines() if "[WARNING]" in ln]
     assert all("could not resolve address" in w for w in warnings), warnings
+
+
+def test_haproxy_runs_the_generated_config_and_answers_on_both_runtime_apis(
+        tmp_path: Path) -> None:
+    haproxy = _need("haproxy")
+    ports = {name: _free_port() for name in ("front", "stats", "qdrant", "runtime")}
+    sock = tmp_path / "admin.sock"
+    text = configs.haproxy_config(KNOBS)
+    text = (text.replace("bind 0.0.0.0:8080", f"bind 127.0.0.1:{ports['front']}")
+            .replace("bind 0.0.0.0:8404", f"bind 127.0.0.1:{ports['stats']}")
+            .replace("bind 0.0.0.0:6333", f"bind 127.0.0.1:{ports['qdrant']}")
+            .replace("ipv4@0.0.0.0:9999", f"ipv4@127.0.0.1:{ports['runtime']}")
+            .replace(configs.RUNTIME_SOCKET, str(sock)))
+    cfg = tmp_path / "haproxy.cfg"
+    cfg.write_text(text)
+    with _server([haproxy, "-db", "-f", str(cfg)], ports["front"]):
+        via_tcp = clients.haproxy_command("127.0.0.1", ports["runtime"], "show stat")
+        with socket.socket(socket.AF_UNIX) as s:  # the UNIX socket the observers use
+            s.settimeout(2)
+            s.connect(str(sock))
+            s.sendall(b"show stat\n")
+            via_unix = b"".join(iter(lambda: s.recv(65536), b"")).decode()
+        metrics = httpx.get(f"http://127.0.0.1:{ports['stats']}/metrics", timeout=2)
+    for text_out in (via_tcp, via_unix):
+        app = clients.parse_show_stat(text_out, "app")
+        assert set(app) == {f"app-{z}" for z in ZONES}
+        # names do not resolve outside Docker: servers wait in MAINT instead of failing start
+        assert all(v.startswith("MAINT") for v in app.values()), app
+        assert set(clients.parse_show_stat(text_out, "qdrant")) == {f"qdrant-{z}" for z in ZONES}
+    assert metrics.status_code == 200 and "haproxy_server_status" in metrics.text
 
 
 @pytest.mark.parametrize("zone", ZONES)

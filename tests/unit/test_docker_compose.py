@@ -174,8 +174,11 @@ def test_mounted_config_files_exist_by_default(compose: dict[str, Any]) -> None:
     env = {"CHAOS_CONFIG_DIR": str(ROOT / "docker" / "config")}
     for name, svc in compose["services"].items():
         for vol in svc.get("volumes", []):
-            src = Path(_interpolate(vol, env).split(":")[0])
-            assert src.is_dir(), (name, src)
+            src = _interpolate(vol, env).split(":")[0]
+            if "/" not in src:  # a named volume: declared at the top level
+                assert src in compose["volumes"], (name, src)
+                continue
+            assert Path(src).is_dir(), (name, src)
         for word in " ".join(svc.get("entrypoint", [])).split():
             if word.startswith("/config/"):  # files the entrypoint copies out of the mount
                 mount = Path(_interpolate(svc["volumes"][0], env).split(":")[0])
@@ -191,6 +194,12 @@ def test_redis_and_sentinel_keep_a_writable_copy_of_their_config(compose: dict[s
             assert f"[ -f /data/{conf} ] ||" in script  # a restart keeps what Sentinel rewrote
             assert svc["volumes"][0].endswith(":/config:ro")
         assert "--sentinel" in compose["services"][f"sentinel-{z}"]["entrypoint"][2]
+
+
+def test_haproxy_runtime_socket_directory_is_mounted(compose: dict[str, Any]) -> None:
+    vols = compose["services"]["haproxy"]["volumes"]
+    assert "${CHAOS_HAPROXY_RUNTIME_DIR:-haproxy-runtime}:/var/lib/haproxy" in vols
+    assert compose["volumes"] == {"haproxy-runtime": {}}
 
 
 def test_nothing_restarts_on_its_own(compose: dict[str, Any]) -> None:

@@ -63,6 +63,7 @@ def test_haproxy_servers_are_docker_names_resolved_through_docker_dns() -> None:
     defaults = [line for line in text.splitlines() if line.strip().startswith("default-server")]
     assert defaults and all("resolvers docker init-addr last,libc,none" in d for d in defaults)
     assert "stats socket ipv4@0.0.0.0:9999 level admin" in text
+    assert f"stats socket {configs.RUNTIME_SOCKET} mode 666 level admin" in text
     assert text.index("resolvers docker") < text.index("\ndefaults\n")
     for bind in ("bind 0.0.0.0:8080", "bind 0.0.0.0:8404", "bind 0.0.0.0:6333"):
         assert bind in text

@@ -33,6 +33,8 @@ def test_new_run_writes_record_env_and_configs(run_dir: Path) -> None:
     assert env["CHAOS_SEED"] == "5" and env["CHAOS_API_KEY"] == run.api_key
     assert env["CHAOS_PORT_HAPROXY_MAIN"] == str(run.port_base)
     assert "  retries 1" in (state / "config/haproxy/haproxy.cfg").read_text()
+    assert env["CHAOS_HAPROXY_RUNTIME_DIR"] == str(state / "haproxy-runtime")
+    assert (state / "haproxy-runtime").stat().st_mode & 0o777 == 0o777
     assert (Path(run.context) / layout.COMPOSE_FILE).is_file()
     assert json.loads(record.read_text())["knobs"] == {"haproxy.retries": 1}
     with pytest.raises(ConfigError, match="already exists"):

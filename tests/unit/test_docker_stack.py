@@ -225,7 +225,8 @@ def test_reachable_probes_from_inside_docker_with_container_addresses(
         stack.reachable("az-b", dst)
 
 
-def test_proxies_provider_control_qdrant_urls_and_logs(stack: DockerStack) -> None:
+def test_proxies_provider_control_qdrant_urls_and_logs(stack: DockerStack,
+                                                       tmp_path: Path) -> None:
     assert stack.proxies() == {"provider-primary": "provider-primary",
                                "provider-fallback": "provider-fallback", "qdrant": "haproxy",
                                "redis-az-a": "redis-az-a", "redis-az-b": "redis-az-b",
@@ -234,6 +235,8 @@ def test_proxies_provider_control_qdrant_urls_and_logs(stack: DockerStack) -> No
     assert stack.provider_control("provider-primary")[0] == "http://127.0.0.1:23005"
     assert stack.qdrant_url("qdrant-az-b") == "http://127.0.0.1:23023"
     assert stack.toxiproxy_url == "http://127.0.0.1:23003"
+    assert stack.haproxy_socket == str(tmp_path / "state" / "haproxy-runtime" / "admin.sock")
+    assert stack.sentinel_master == "mymaster"
     with pytest.raises(ConfigError):
         stack.qdrant_url("app-az-a")
     assert stack.log_tail("haproxy", 3) == [f"haproxy line {i}" for i in (5, 6, 7)]

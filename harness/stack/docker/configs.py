@@ -27,6 +27,7 @@ __all__ = [
     "COLLECTION",
     "CORPUS_PATH",
     "INITIAL_MASTER",
+    "RUNTIME_SOCKET",
     "app_env",
     "config_files",
     "dockerize_haproxy",
@@ -42,6 +43,9 @@ INITIAL_MASTER = "redis-az-a"
 COLLECTION = "kb"  # the same collection name as the local substrate's Qdrant cluster
 CORPUS_PATH = "/opt/chaos-harness/fixtures/corpus/documents.jsonl"  # inside the app image
 RESOLVERS = "docker"
+#: HAProxy's runtime API socket inside its container (the directory is the run's
+#: ``haproxy-runtime`` state directory; the official image owns /var/lib/haproxy as haproxy)
+RUNTIME_SOCKET = "/var/lib/haproxy/admin.sock"
 _HOST_MARK = "__zone__"  # placeholder addresses handed to the local generator: "__zone__az-a"
 
 
@@ -73,8 +77,10 @@ def dockerize_haproxy(text: str) -> str:
         elif words[:1] == ["default-server"]:
             line += f" resolvers {RESOLVERS} init-addr last,libc,none resolve-prefer ipv4"
         elif words[:1] == ["stats"] and words[1:2] == ["socket"]:
-            # TCP runtime API: the harness reaches it through a published port
-            line = "  stats socket ipv4@0.0.0.0:9999 level admin"
+            # The runtime API twice: a UNIX socket in a directory bind-mounted from the run's
+            # state dir (what the observers use on the host), and TCP on a published port.
+            line = (f"  stats socket {RUNTIME_SOCKET} mode 666 level admin\n"
+                    "  stats socket ipv4@0.0.0.0:9999 level admin")
         out.append(line)
     if any(_HOST_MARK in line for line in out):
         raise ValueError("the local HAProxy generator produced an address this adapter does not "

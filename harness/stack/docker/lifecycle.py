@@ -131,6 +131,8 @@ def _new_run(run_id: str, overrides: Mapping[str, Any], resolved: Mapping[str, A
         state.mkdir(parents=True, exist_ok=True)
         state.chmod(0o755)  # containers read the config directory as other users
         write_config_dir(run.config_dir, resolved)
+        run.haproxy_runtime_dir.mkdir()
+        run.haproxy_runtime_dir.chmod(0o777)  # HAProxy runs as its own user (uid 99)
         env = run.compose_variables(resolved)
         run.env_file.write_text("".join(f"{k}={v}\n" for k, v in sorted(env.items())))
         run.env_file.chmod(0o600)

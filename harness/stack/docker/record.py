@@ -50,6 +50,11 @@ class DockerRun:
         return Path(self.state_dir) / "config"
 
     @property
+    def haproxy_runtime_dir(self) -> Path:
+        """Bind-mounted into HAProxy: its runtime API socket ``admin.sock`` appears here."""
+        return Path(self.state_dir) / "haproxy-runtime"
+
+    @property
     def env_file(self) -> Path:
         return Path(self.state_dir) / "compose.env"
 
@@ -58,6 +63,7 @@ class DockerRun:
         env = {
             "COMPOSE_PROJECT_NAME": self.project,
             "CHAOS_CONFIG_DIR": str(self.config_dir),
+            "CHAOS_HAPROXY_RUNTIME_DIR": str(self.haproxy_runtime_dir),
             "CHAOS_API_KEY": self.api_key,
             "CHAOS_PROVIDER_KEY": self.provider_key,
             "CHAOS_CONTROL_TOKEN": self.control_token,

@@ -45,6 +45,7 @@ class DockerStack:
 
     name = "docker"
     qdrant_collection = COLLECTION
+    sentinel_master = layout.SENTINEL_MASTER
 
     def __init__(self, *, run: DockerRun, client: Any, timeline: Timeline | None = None) -> None:
         self.run = run
@@ -60,6 +61,12 @@ class DockerStack:
     @property
     def run_id(self) -> str:
         return self.run.run_id
+
+    @property
+    def haproxy_socket(self) -> str:
+        """HAProxy's runtime API as a UNIX socket on this host (bind-mounted from the container;
+        a local engine is required). The same API is on TCP: ``endpoint("runtime")``."""
+        return str(self.run.haproxy_runtime_dir / "admin.sock")
 
     def _note(self, text: str, **attrs: Any) -> None:
         if self._timeline is not None:
