@@ -34,6 +34,7 @@ from harness.load.report import (
     LATENESS_MAX_BOUND_MS,
     LATENESS_P99_BOUND_MS,
     GeneratorReport,
+    LiveStats,
     fell_behind,
     percentile_ms,
 )
@@ -106,6 +107,8 @@ class LocustDriver:
         self._t_start = 0
         self._report: GeneratorReport | None = None
         self.cancelled_at_stop = 0  # requests Locust cut off when stopping (not in the timeline)
+        self._live_pos: dict[Path, int] = {}
+        self._live_counts = [0] * 10  # by outcome code; [8]: a response; [9]: 2xx
 
     # -- public ----------------------------------------------------------------------------
     def __enter__(self) -> LocustDriver:
@@ -142,6 +145,30 @@ class LocustDriver:
                                  rate=self.rate or 0.0, arrivals=self._arrivals_name(),
                                  target=self.url, users=self.users, workers=self.workers,
                                  seed=self.seed)
+
+    def live(self) -> LiveStats:
+        """Counters from the records the Locust processes wrote so far (flushed at least twice
+        a second), read incrementally."""
+        if self._dir is not None:
+            for path in self._dir.glob("requests-*.tsv"):
+                with open(path, "rb") as f:
+                    f.seek(self._live_pos.get(path, 0))
+                    data = f.read()
+                cut = data.rfind(b"\n") + 1  # whole lines only
+                self._live_pos[path] = self._live_pos.get(path, 0) + cut
+                for line in data[:cut].splitlines():
+                    fields = line.split(b"\t")
+                    if len(fields) == 9 and fields[3] != b"X":
+                        self._live_counts[int(fields[3])] += 1
+                        status = int(fields[4])
+                        self._live_counts[8] += status > 0
+                        self._live_counts[9] += 200 <= status < 300
+        c = self._live_counts
+        sent = c[0] + c[1] + c[2]
+        elapsed = (time.monotonic_ns() - self._t_start) / 1e9 if self._t_start else 0.0
+        return LiveStats(elapsed_s=elapsed, scheduled=sent + c[3], sent=sent,
+                         completed=c[8], ok=c[9], errors=c[1] + c[2], dropped=c[3],
+                         in_flight=0, connections=self.users, max_lateness_ms=0.0)
 
     def stop(self) -> GeneratorReport:
         """Stop Locust (if still running), merge its records, return the report."""

@@ -55,12 +55,14 @@ def test_master_and_worker_closed_loop_and_start_stop() -> None:
         with LocustDriver(url=srv.url, api_key="k", mix=MIX, seed=1, timeline=tl, users=2,
                           rate=None, workers=1, timeout_s=5.0) as driver:
             deadline = time.monotonic() + 30
-            while srv.received < 200 and time.monotonic() < deadline:
+            while driver.live().sent < 200 and time.monotonic() < deadline:
                 time.sleep(0.2)
+            live = driver.live()
         report = driver.stop()
     req = tl.requests
+    assert live.sent >= 200 and live.errors == live.sent == live.completed and live.ok == 0
     assert srv.received >= 200
-    assert len(req) == report.scheduled >= 150
+    assert len(req) == report.scheduled >= live.sent
     assert report.arrivals == "closed-loop" and not report.fell_behind
     assert Counter(req.strings[e] for e in req.error) == {"HTTP503": len(req)}
     assert all(req.status[i] == 503 and req.outcome[i] == Outcome.ERROR for i in range(len(req)))
