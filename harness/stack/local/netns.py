@@ -103,27 +103,43 @@ def occupied_networks() -> list[ipaddress.IPv4Network]:
     return nets
 
 
+def _batch(lines: Sequence[Sequence[str]], *, netns: str | None = None) -> None:
+    """Run ``ip`` commands in one process (``ip -batch``): 6 processes instead of ~30."""
+    argv = ["ip", *(["-n", netns] if netns else []), "-batch", "-"]
+    text = "\n".join(shlex.join(line) for line in lines) + "\n"
+    try:
+        res = subprocess.run(argv, input=text, capture_output=True, text=True, timeout=20,
+                             check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise StackError(f"{shlex.join(argv)} failed: {exc}", component="network") from exc
+    if res.returncode != 0:
+        raise StackError(f"{shlex.join(argv)} exited {res.returncode} (expected 0)",
+                         component="network",
+                         log_tail=[*text.splitlines(), *res.stderr.strip().splitlines()[-5:]])
+
+
 def create_network(plan: RunPlan) -> None:
     """Bridge with the edge address, one namespace + veth per zone and for 'external'."""
     br = plan.bridge
-    cmds: list[list[str]] = [
-        ["ip", "link", "add", br, "type", "bridge"],
-        ["ip", "addr", "add", f"{plan.ip(EDGE)}/{plan.prefixlen}", "dev", br],
-        ["ip", "link", "set", br, "up"],
+    root: list[list[str]] = [
+        ["link", "add", br, "type", "bridge"],
+        ["addr", "add", f"{plan.ip(EDGE)}/{plan.prefixlen}", "dev", br],
+        ["link", "set", br, "up"],
     ]
-    for place in (*ZONES, EXTERNAL):
+    places = (*ZONES, EXTERNAL)
+    for place in places:
         ns, veth = plan.netns(place), plan.veth(place)
         assert ns is not None
-        cmds += [
-            ["ip", "netns", "add", ns],
-            ["ip", "link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", ns],
-            ["ip", "link", "set", veth, "master", br, "up"],
-            ["ip", "-n", ns, "addr", "add", f"{plan.ip(place)}/{plan.prefixlen}", "dev", "eth0"],
-            ["ip", "-n", ns, "link", "set", "lo", "up"],
-            ["ip", "-n", ns, "link", "set", "eth0", "up"],
+        root += [
+            ["netns", "add", ns],
+            ["link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", ns],
+            ["link", "set", veth, "master", br, "up"],
         ]
-    for argv in cmds:
-        run(argv)
+    _batch(root)
+    for place in places:
+        _batch([["addr", "add", f"{plan.ip(place)}/{plan.prefixlen}", "dev", "eth0"],
+                ["link", "set", "lo", "up"], ["link", "set", "eth0", "up"]],
+               netns=plan.netns(place))
 
 
 def netns_pids(ns: str) -> list[int]:
