@@ -41,6 +41,7 @@ th{background:#f6f8fa}td.n{text-align:right;font-variant-numeric:tabular-nums}
 .chart .fw{fill:#cf222e;fill-opacity:.12}.chart .fr{fill:none;stroke:#d0d7de}
 .chart .md{stroke:#cf222e;stroke-width:2}.chart .mu{stroke:#1a7f37;stroke-width:2}
 .chart .mp{stroke:#8250df;stroke-width:2}
+.chart .ph{stroke:#8c959f;stroke-dasharray:2 3}.chart .pl{font-size:10px;fill:#57606a}
 .muted{color:#57606a}code{font-size:12px}ul{margin:4px 0;padding-left:20px}
 """
 
@@ -98,7 +99,8 @@ def _cards(rep: Mapping[str, Any]) -> str:
 def _charts(s: Series, rep: Mapping[str, Any]) -> str:
     slo = (rep.get("slos") or [{}])[0]
     xs = s.t_s
-    kw: dict[str, Any] = {"faults": s.faults, "markers": s.markers, "x_max": s.duration_s}
+    kw: dict[str, Any] = {"faults": s.faults, "markers": s.markers, "x_max": s.duration_s,
+                          "phases": s.phases}
     threshold = slo.get("latency_threshold_ms")
     lat_lines = [Line(label="p50", ys=s.p50_ms, color="#0969da"),
                  Line(label="p99", ys=s.p99_ms, color="#bf3989")]

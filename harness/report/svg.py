@@ -2,7 +2,8 @@
 
 One function, :func:`time_chart`: lines over time, fault windows shaded, observer events as
 ticks along the bottom (red: something went unhealthy, green: healthy again, grey: a point
-event), each with a hover ``<title>``.
+event), phase starts (warm-up, steady state, method, recovery) as dashed lines, each with a
+hover ``<title>``.
 """
 
 from __future__ import annotations
@@ -73,6 +74,7 @@ def _path(xs: Sequence[float], ys: Sequence[float | None], sx: Callable[[float],
 
 def time_chart(*, title: str, xs: Sequence[float], lines: Sequence[Line], unit: str,
                faults: Sequence[Window] = (), markers: Sequence[Marker] = (),
+               phases: Sequence[Window] = (),
                x_max: float | None = None, y_max: float | None = None,
                width: int = 960, height: int = 230) -> str:
     """An SVG chart of ``lines`` over ``xs`` (seconds from the run start)."""
@@ -97,6 +99,10 @@ def time_chart(*, title: str, xs: Sequence[float], lines: Sequence[Line], unit: 
         out.append(f'<rect x="{x0:.1f}" y="{_PAD_T}" width="{max(x1 - x0, 1.5):.1f}" '
                    f'height="{h}" class="fw"><title>{escape(f.label)}: '
                    f'{f.start_s:.1f}-{f.end_s:.1f} s</title></rect>')
+    for p in phases:
+        x = sx(p.start_s)
+        out.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{_PAD_T}" y2="{_PAD_T + h}" class="ph"/>'
+                   f'<text x="{x + 3:.1f}" y="{_PAD_T + 10}" class="pl">{escape(p.label)}</text>')
     for v in yt:
         y = sy(v)
         out.append(f'<line x1="{_PAD_L}" x2="{_PAD_L + w}" y1="{y:.1f}" y2="{y:.1f}" class="g"/>'

@@ -128,6 +128,7 @@ def test_html_is_self_contained_and_marks_faults() -> None:
     assert "FAIL &mdash; app-replica-kill" in page
     assert page.count("<svg") == 3
     assert 'class="fw"' in page and "haproxy/app/app-az-a: DOWN" in page
+    assert 'class="pl">method 1<' in page and 'class="pl">warmup<' in page
     for external in ("http://", "https://", "<script", "<link", "@import", "src="):
         assert external not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")
     ET.fromstring(page.split("<svg", 1)[1].join(["<svg", ""]).split("</svg>")[0] + "</svg>")
