@@ -150,3 +150,30 @@ def test_write_config_dir_writes_readable_files(tmp_path: Path) -> None:
     assert all(p.stat().st_mode & 0o444 == 0o444 for p in written)
     assert "  retries 1" in (tmp_path / "cfg/haproxy/haproxy.cfg").read_text()
     assert json.loads((tmp_path / "cfg/toxiproxy/toxiproxy.json").read_text())
+
+
+def test_the_app_accepts_the_docker_wiring() -> None:
+    """The reference app's own config loader reads a docker replica's environment as intended
+    (run in a subprocess: the harness and the app never import each other)."""
+    import subprocess
+    import sys
+
+    compose = yaml.safe_load((ROOT / layout.COMPOSE_FILE).read_text())
+    env = {**configs.app_env(resolve_knobs({"app.top_k": 4})),
+           **{k: v.replace("${CHAOS_API_KEY:-chaos-dev-key}", "key").replace(
+               "${CHAOS_PROVIDER_KEY:-chaos-provider-key}", "pk")
+              for k, v in compose["services"]["app-az-b"]["environment"].items()}}
+    code = ("import json, os\nfrom reference_app.config import load_settings\n"
+            "s = load_settings(os.environ)\n"
+            "print(json.dumps([s.replica, s.api_key, s.primary_url, list(map(list, "
+            "s.redis_sentinels)), sorted(f'{a[0]}:{a[1]}={b[0]}:{b[1]}' for a, b in "
+            "s.redis_address_map.items()), s.qdrant_mode, s.qdrant_url, s.top_k, "
+            "s.qdrant_replication, s.host, s.port]))\n")
+    out = subprocess.run([sys.executable, "-c", code], env={"PATH": "/usr/bin:/bin", **env},
+                         capture_output=True, text=True, timeout=60, check=False, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout) == [
+        "app-az-b", "key", "http://toxiproxy:9101/v1",
+        [[f"sentinel-{z}", 26379] for z in ZONES],
+        [f"redis-{z}:6379=toxiproxy:{9111 + i}" for i, z in enumerate(ZONES)],
+        "server", "http://toxiproxy:9103", 4, 3, "0.0.0.0", 8000]
