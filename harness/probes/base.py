@@ -8,6 +8,13 @@ in two ways, recorded differently:
   (``state="unreachable"``, ``healthy=False``) -- the stack really is degraded;
 * the observer itself breaks (a parse error, a bug, an unexpected answer): recorded as
   ``observer/<name>`` unhealthy with the error, and polling goes on. It never kills the run.
+
+Every ``obs.state`` carries ``signal``: ``"stack"`` when the state is what the stack's own
+machinery concluded (HAProxy's server status, Sentinel's flags and events, a breaker, the app's
+own readiness, Qdrant's replica states, the master's replication links) and ``"probe"`` when it
+is the harness's own probe (a connection refused or timed out, an observer's health, a provider
+simulator's fault switches). Time-to-detect should use ``stack`` signals only -- the harness
+notices a dead process in 0.1 s, the question is when the *stack* noticed; recovery can use all.
 """
 
 from __future__ import annotations
@@ -31,15 +38,16 @@ class StateRecorder:
         self._lock = threading.Lock()
         self._last: dict[str, tuple[str, bool]] = {}
 
-    def state(self, subject: str, state: str, healthy: bool, detail: str = "",
-              **attrs: Any) -> bool:
-        """Record ``subject``'s state if it changed; returns whether it was recorded."""
+    def state(self, subject: str, state: str, healthy: bool, detail: str = "", *,
+              signal: str = "stack", **attrs: Any) -> bool:
+        """Record ``subject``'s state if it changed; returns whether it was recorded.
+        ``signal``: ``"stack"`` or ``"probe"`` (see the module docstring)."""
         with self._lock:
             if self._last.get(subject) == (state, healthy):
                 return False
             self._last[subject] = (state, healthy)
         self.timeline.add_event("obs.state", self.source, subject=subject, state=state,
-                                healthy=healthy, detail=detail, **attrs)
+                                healthy=healthy, detail=detail, signal=signal, **attrs)
         return True
 
     def event(self, subject: str, event: str, detail: str = "", **attrs: Any) -> None:
@@ -89,10 +97,10 @@ class Poller:
             except Exception as exc:
                 self.failures += 1
                 self._rec.state(subject, f"failing: {type(exc).__name__}", False,
-                                detail=str(exc)[:300])
+                                detail=str(exc)[:300], signal="probe")
             else:
                 if self._rec.current(subject) is not None:
-                    self._rec.state(subject, "ok", True)
+                    self._rec.state(subject, "ok", True, signal="probe")
             self.polls += 1
             next_t += self._interval
             now = time.monotonic()

@@ -59,9 +59,10 @@ class HAProxyObserver:
         try:
             text = runtime_command(self.sock_path, "show stat", timeout=self._timeout)
         except OSError as exc:
-            self._rec.state("haproxy", "unreachable", False, detail=f"{type(exc).__name__}: {exc}")
+            self._rec.state("haproxy", "unreachable", False, detail=f"{type(exc).__name__}: {exc}",
+                            signal="probe")
             return
-        self._rec.state("haproxy", "running", True)
+        self._rec.state("haproxy", "running", True, signal="probe")
         for row in parse_show_stat(text):
             px, sv, status = row.get("pxname", ""), row.get("svname", ""), row.get("status", "")
             if sv == "FRONTEND" or (self._backends and px not in self._backends):

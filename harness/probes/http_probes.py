@@ -38,7 +38,7 @@ class AppObserver:
             resp = self._http.get("/readyz")
         except httpx.HTTPError as exc:
             self._rec.state(f"app/{self.replica}", "unreachable", False,
-                            detail=type(exc).__name__)
+                            detail=type(exc).__name__, signal="probe")
             return
         body: Any = resp.json() if resp.headers.get("content-type", "").startswith(
             "application/json") else {}
@@ -79,9 +79,9 @@ class QdrantObserver:
             shards = self._http.get(f"/collections/{self.collection}/cluster")
         except httpx.HTTPError as exc:
             self._rec.state(f"qdrant/{self.node}", "unreachable", False,
-                            detail=type(exc).__name__)
+                            detail=type(exc).__name__, signal="probe")
             return
-        self._rec.state(f"qdrant/{self.node}", "reachable", True)
+        self._rec.state(f"qdrant/{self.node}", "reachable", True, signal="probe")
         if cluster.status_code == 200:
             res = cluster.json().get("result", {})
             peers = len(res.get("peers", {}))
@@ -120,10 +120,10 @@ class ProviderObserver:
             if "did not answer" not in str(exc):
                 raise
             self._rec.state(f"provider/{self.name}", "unreachable", False,
-                            detail=type(exc.__cause__ or exc).__name__)
+                            detail=type(exc.__cause__ or exc).__name__, signal="probe")
             return
         state = "faults: " + ",".join(sorted(faults)) if faults else "no-faults"
-        self._rec.state(f"provider/{self.name}", state, not faults)
+        self._rec.state(f"provider/{self.name}", state, not faults, signal="probe")
         now = time.monotonic()
         if counters != self._last_counters and now - self._last_emit >= self._every:
             self._emit(counters)

@@ -79,7 +79,7 @@ class Observers:
                 build()
             except Exception as exc:  # a part that cannot start is recorded, the rest runs
                 self.recorder.state(f"observer/{name}", f"failing: {type(exc).__name__}", False,
-                                    detail=str(exc)[:300])
+                                    detail=str(exc)[:300], signal="probe")
         for t in self._threads:
             t.start()
         self.timeline.add_event("note", "observers", text="observers started",

@@ -82,17 +82,18 @@ class SentinelListener:
             pubsub = conn.pubsub(ignore_subscribe_messages=True)
             try:
                 pubsub.psubscribe("*")
-                self._rec.state(subject, "connected", True)
+                self._rec.state(subject, "connected", True, signal="probe")
                 while not self._stop.is_set():
                     msg = pubsub.get_message(timeout=0.1)
                     if msg is not None:
                         self._handle(str(msg["channel"]), str(msg["data"]))
             except _CONN_ERRORS as exc:
-                self._rec.state(subject, "unreachable", False, detail=f"{type(exc).__name__}")
+                self._rec.state(subject, "unreachable", False, detail=f"{type(exc).__name__}",
+                                signal="probe")
                 self._stop.wait(0.2)
             except Exception as exc:
                 self._rec.state(f"observer/{self.name}", f"failing: {type(exc).__name__}",
-                                False, detail=str(exc)[:300])
+                                False, detail=str(exc)[:300], signal="probe")
                 self._stop.wait(0.5)
             finally:
                 pubsub.close()
@@ -156,7 +157,8 @@ class SentinelPoller:
         for name, st in views.items():
             self._rec.state(f"sentinel/{self._master}/{name}", st, st == "ok")
         if not masters:
-            self._rec.state("redis/master", "unknown", False, detail="no sentinel answered")
+            self._rec.state("redis/master", "unknown", False, detail="no sentinel answered",
+                            signal="probe")
             return
         master = max(masters, key=lambda n: masters[n])
         self._rec.state("redis/master", master, True)
@@ -172,7 +174,7 @@ class SentinelPoller:
             info = c.info("replication")
         except _CONN_ERRORS as exc:
             self._rec.state("redis/replication", f"master {master} unreachable", False,
-                            detail=type(exc).__name__)
+                            detail=type(exc).__name__, signal="probe")
             return
         role = info.get("role", "?")
         online = sum(1 for k, v in info.items() if k.startswith("slave") and k[5:].isdigit()

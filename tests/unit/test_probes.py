@@ -20,6 +20,7 @@ from harness.probes import (
     Observers,
     Poller,
     ProviderObserver,
+    QdrantObserver,
     StateRecorder,
     parse_sentinel_message,
     parse_show_stat,
@@ -52,6 +53,7 @@ def test_state_recorder_writes_only_changes() -> None:
                            ("haproxy/app/app-az-a", "DOWN", False)]
     (ev,) = tl.events_of("obs.event")
     assert ev.get("event") == "+switch-master" and ev.source == "test"
+    assert {e.get("signal") for e in tl.events_of("obs.state")} == {"stack"}
     assert rec.current("haproxy/app/app-az-a") == ("DOWN", False)
 
 
@@ -148,6 +150,9 @@ def test_haproxy_observer_sees_a_server_go_down_and_up(
     gone = HAProxyObserver(path + ".missing", StateRecorder(tl, "obs"))
     gone.poll()
     assert _states(tl)[-1] == ("haproxy", "unreachable", False)
+    # the harness's own probe failing is not the stack noticing anything
+    assert tl.events_of("obs.state")[-1].get("signal") == "probe"
+    assert tl.events_of("obs.state")[1].get("signal") == "stack"  # HAProxy's verdict
 
 
 def test_sentinel_message_subjects() -> None:
@@ -233,6 +238,7 @@ def test_app_observer_readiness_and_breakers(readyz_server: tuple[str, type[_Rea
     dead.poll()
     dead.close()
     assert _states(tl)[-1] == ("app/app-az-b", "unreachable", False)
+    assert tl.events_of("obs.state")[-1].get("signal") == "probe"
 
 
 class _FakeControl:
@@ -251,6 +257,41 @@ class _FakeControl:
 
     def close(self) -> None:
         self.closed = True
+
+
+def test_qdrant_observer_against_a_fake_node() -> None:
+    bodies = {"/cluster": {"result": {"peers": {"1": {}, "2": {}, "3": {}},
+                                      "raft_info": {"leader": 1, "term": 3}}},
+              "/collections/docs/cluster": {"result": {
+                  "local_shards": [{"shard_id": 0, "state": "Active"}],
+                  "remote_shards": [{"shard_id": 0, "peer_id": 2, "state": "Dead"}]}}}
+
+    class H(_Readyz):
+        def do_GET(self) -> None:
+            data = json.dumps(bodies[self.path]).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), H)
+    t = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    t.start()
+    tl = Timeline()
+    obs = QdrantObserver("qdrant-az-a", f"http://127.0.0.1:{srv.server_address[1]}", "docs",
+                         StateRecorder(tl, "obs"))
+    try:
+        obs.poll()
+    finally:
+        obs.close()
+        srv.shutdown()
+        srv.server_close()
+        t.join(2)
+    assert _states(tl) == [("qdrant/qdrant-az-a", "reachable", True),
+                           ("qdrant/qdrant-az-a/raft", "peers=3 leader=yes", True),
+                           ("qdrant/qdrant-az-a/shard/0", "Active", True),
+                           ("qdrant/qdrant-az-a/shard/0/peer/2", "Dead", False)]
 
 
 def test_provider_observer_faults_and_counters() -> None:
