@@ -129,6 +129,7 @@ def test_every_provider_fault_lands_and_reverts(simulator: ProviderStack, name: 
         assert h.landed, h.detail
         assert "reports" in h.detail and h.services == ("provider-primary",)
     assert h.recovered, h.recover_detail
+    fault.revert(simulator, h.injection)  # reverting again (e.g. from `heal`) is harmless
     with ProviderControlClient(*simulator.provider_control("primary")) as ctl:
         assert ctl.faults() == {}
     assert _complete(simulator).status_code == 200

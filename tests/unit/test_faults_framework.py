@@ -216,6 +216,30 @@ def test_failed_inject_raises_fault_error_after_revert(stack: FakeStack) -> None
     assert not active_handles()
 
 
+def test_prepare_runs_before_the_inject_event(stack: FakeStack) -> None:
+    @dataclass(frozen=True, slots=True, kw_only=True)
+    class SlowPrepare(Scripted):
+        def prepare(self, stack: Any, injection: Injection) -> None:
+            time.sleep(0.1)
+            injection.scratch["ready_ns"] = time.monotonic_ns()
+
+    tl = Timeline()
+    with SlowPrepare(log=[]).applied(stack, tl, fault_id="sp") as h:
+        assert tl.events_of("fault.inject")[0].t_ns >= h.injection.scratch["ready_ns"]
+
+
+def test_ctrl_c_while_verifying_still_reverts(stack: FakeStack) -> None:
+    @dataclass(frozen=True, slots=True, kw_only=True)
+    class Interrupted(Scripted):
+        def verify(self, stack: Any, injection: Injection) -> Check:
+            raise KeyboardInterrupt
+
+    log: list[str] = []
+    with pytest.raises(KeyboardInterrupt):
+        Interrupted(log=log).start(stack, Timeline(), fault_id="ci")
+    assert log == ["inject", "revert"] and not active_handles()
+
+
 def test_missing_capability_names_it_and_who_has_it(stack: FakeStack) -> None:
     with pytest.raises(UnsupportedFault) as info:
         build_fault("latency", params={"proxy": "redis-az-a"}).check_supported(stack)
