@@ -194,3 +194,17 @@ def test_every_catalog_experiment_loads() -> None:
     for e, f in zip(exps, files, strict=True):
         assert e.name == f.stem, f"{f}: name should match the file name"
         assert e.hypothesis.strip() and e.description.strip()
+
+
+def test_public_api_is_pinned() -> None:
+    import harness.experiment as pkg
+    import harness.report as rep
+
+    assert sorted(pkg.__all__) == sorted([
+        "SLO", "Experiment", "ExperimentResult", "FaultStep", "LoadSpec", "MixSpec",
+        "StackSpec", "SteadyState", "StopCondition", "experiment_from_data", "load_experiment",
+        "load_experiments", "run_experiment"])
+    for name in pkg.__all__:
+        assert getattr(pkg, name) is not None
+    for name in rep.__all__:
+        assert getattr(rep, name) is not None
