@@ -126,6 +126,25 @@ def _md_inline(text: str) -> str:
     return "".join(f"<b>{p}</b>" if i % 2 else p for i, p in enumerate(parts))
 
 
+def _projection_html(result: GamedayResult) -> str:
+    """The projection section: paragraphs and the per-kind table of the Markdown, as HTML."""
+    out: list[str] = []
+    table: list[str] = []
+    for line in _projection_lines(result):
+        if line.startswith("|---"):
+            continue
+        if line.startswith("| "):
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            tag = "td" if table else "th"
+            table.append("<tr>" + "".join(f"<{tag}>{escape(c)}</{tag}>" for c in cells)
+                         + "</tr>")
+        elif line:
+            out.append(f"<p>{_md_inline(line)}</p>")
+    if table:
+        out.insert(min(len(out), 2), "<table>" + "".join(table) + "</table>")
+    return "".join(out)
+
+
 def render_html(result: GamedayResult, *, base: Path, charts: Mapping[str, str]) -> str:
     plan = result.plan
     colour = COLOURS.get(result.verdict, "#000")
@@ -145,28 +164,7 @@ def render_html(result: GamedayResult, *, base: Path, charts: Mapping[str, str])
             else:
                 cells.append(f"<td>{escape(v)}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
-    proj: list[str] = []
-    for line in _projection_lines(result):
-        if line.startswith("|---"):
-            continue
-        if line.startswith("| "):
-            cells = [c.strip() for c in line.strip("|").split("|")]
-            tag = "th" if not proj or not proj[-1].startswith("<tr") else "td"
-            proj.append("<tr>" + "".join(f"<{tag}>{escape(c)}</{tag}>" for c in cells) + "</tr>")
-        elif line:
-            proj.append(f"<p>{_md_inline(line)}</p>")
-    proj_html = []
-    in_table = False
-    for piece in proj:
-        if piece.startswith("<tr") and not in_table:
-            proj_html.append("<table>")
-            in_table = True
-        if not piece.startswith("<tr") and in_table:
-            proj_html.append("</table>")
-            in_table = False
-        proj_html.append(piece)
-    if in_table:
-        proj_html.append("</table>")
+    proj_html = _projection_html(result)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <title>Game day {escape(plan['name'])}: {result.verdict}</title><style>{CSS}</style></head>
@@ -175,7 +173,7 @@ def render_html(result: GamedayResult, *, base: Path, charts: Mapping[str, str])
 <ul>{''.join(f'<li>{escape(s.replace("`", ""))}</li>' for s in summary)}</ul>
 <h2>Experiments</h2>
 <table><tr>{''.join(f'<th>{escape(c)}</th>' for c in COLUMNS)}</tr>{''.join(rows)}</table>
-<h2>Annual availability projection (whole plan)</h2>{''.join(proj_html)}
+<h2>Annual availability projection (whole plan)</h2>{proj_html}
 <h2>Trends (run history)</h2><div class="charts">{''.join(charts.values())}</div>
 <p>Markers: green PASS, red FAIL, amber INCONCLUSIVE; newest run on the right.</p>
 </body></html>

@@ -69,7 +69,7 @@ def test_random_gameday_finds_shrinks_and_saves_a_replayable_failure(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["gameday", "--random", "--seed", "3", "--set", "app.fallback_enabled=false",
                  "--set", "app.degrade_enabled=false", "--set", "app.cache_enabled=false",
-                 "--faults", "provider-outage,provider-5xx", "--examples", "2", "--budget", "150",
+                 "--faults", "provider-outage,provider-5xx", "--examples", "2", "--budget", "90",
                  "--window", "4", "--rate", "30", "--report-dir", str(tmp_path)])
     out = capsys.readouterr().out.strip().splitlines()
     assert code == EXIT["fail"], out
