@@ -11,9 +11,11 @@ from __future__ import annotations
 import contextlib
 import json
 import random
+import re
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,12 +23,16 @@ from pathlib import Path
 import httpx
 import pytest
 import redis
+import yaml
 
 from harness.knobs import resolve_knobs
-from harness.stack.docker import clients, configs
+from harness.simulators.control import ProviderControlClient
+from harness.stack.docker import clients, configs, layout
 from harness.topology import ZONES
 
 pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
 
 KNOBS = resolve_knobs({"sentinel.down_after_ms": 1700, "sentinel.quorum": 2,
                        "redis.min_replicas_to_write": 1, "haproxy.retries": 2})
@@ -194,3 +200,23 @@ def test_toxiproxy_creates_the_generated_proxies(tmp_path: Path) -> None:
         got = httpx.get(f"http://127.0.0.1:{api}/proxies", timeout=2).json()
     assert {n: (p["upstream"], p["enabled"]) for n, p in got.items()} == {
         p["name"]: (p["upstream"], True) for p in proxies}
+
+
+def test_the_provider_simulator_runs_with_the_compose_command(tmp_path: Path) -> None:
+    """The exact command line of ``provider-primary`` in docker-compose.ha.yml (defaults
+    interpolated), moved to loopback ports: it starts and its control API takes the token."""
+    compose = yaml.safe_load((ROOT / layout.COMPOSE_FILE).read_text())
+    argv = [re.sub(r"\$\{[A-Z0-9_]+:-([^}]*)\}", r"\1", a)
+            for a in compose["services"]["provider-primary"]["command"]]
+    api, control = _free_port(), _free_port()
+    for flag, value in (("--host", "127.0.0.1"), ("--control-host", "127.0.0.1"),
+                        ("--port", str(api)), ("--control-port", str(control))):
+        argv[argv.index(flag) + 1] = value
+    assert argv[:3] == ["python", "-m", "harness.simulators.provider"]
+    token = argv[argv.index("--token") + 1]
+    with _server([sys.executable, *argv[1:]], control) as proc:
+        _wait_port(api, proc)
+        with ProviderControlClient(f"http://127.0.0.1:{control}", token, timeout=2.0) as ctl:
+            assert ctl.faults() == {}
+        models = httpx.get(f"http://127.0.0.1:{api}/v1/models", timeout=2.0)
+    assert models.status_code == 200  # the OpenAI-compatible side answers
