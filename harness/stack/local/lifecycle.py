@@ -15,6 +15,7 @@ import secrets
 import signal
 import sys
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import FrameType
@@ -26,6 +27,7 @@ from harness.stack.local import configs, netns, qdrant
 from harness.stack.local.netfaults import NetworkFaultsMixin
 from harness.stack.local.plan import (
     PROVIDERS,
+    QDRANT_P2P_PORT,
     RunPlan,
     build_topology,
     choose_octet,
@@ -148,17 +150,17 @@ def _proc_specs(plan: RunPlan, rec: RunRecord, knobs: Mapping[str, Any], *, clus
         cfg = write(f"sentinel-{zone}.conf",
                     configs.sentinel_config(plan, zone, knobs, data_dir=str(d)))
         out.append(spec(f"sentinel-{zone}", ["redis-sentinel", cfg], zone))
-    if cluster and qdrant_bin:
-        for zone in ZONES:
-            d = sd / f"qdrant-{zone}"
-            out.append(spec(f"qdrant-{zone}", configs.qdrant_argv(qdrant_bin, plan, zone), zone,
-                            configs.qdrant_env(plan, zone, storage=str(d)), cwd=d))
     toxi = write("toxiproxy.json", configs.dumps_toxiproxy(plan, cluster=cluster))
     out.append(spec("toxiproxy", ["toxiproxy-server", "-host", plan.ip(EDGE), "-port",
                                   "8474", "-config", toxi], EDGE))
     hap = write("haproxy.cfg", configs.haproxy_config(
         plan, knobs, stats_socket=str(sd / "haproxy.sock"), cluster=cluster))
     out.append(spec("haproxy", ["haproxy", "-db", "-f", hap], EDGE))
+    if cluster and qdrant_bin:
+        for zone in ZONES:
+            d = sd / f"qdrant-{zone}"
+            out.append(spec(f"qdrant-{zone}", configs.qdrant_argv(qdrant_bin, plan, zone), zone,
+                            configs.qdrant_env(plan, zone, storage=str(d)), cwd=d))
     return out
 
 
@@ -170,6 +172,17 @@ def _check_binaries() -> None:
     if missing:
         raise StackError(f"missing binaries {missing} (expected on PATH)", component="local",
                          hint="run scripts/setup.sh (installs Redis, HAProxy, Toxiproxy)")
+
+
+def _wait_listening(stack: LocalStack, service: str, host: str, port: int,
+                    timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not netns.tcp_connect(host, port, netns=None, source=None, timeout=0.5):
+        if not stack.is_running(service) or time.monotonic() > deadline:
+            raise StackError(f"expected {host}:{port} to accept connections within "
+                             f"{timeout:g} s", component=service,
+                             log_tail=stack.log_tail(service, 25))
+        time.sleep(0.1)
 
 
 def start_local_stack(*, knobs: Mapping[str, Any] | None = None, run_id: str | None = None,
@@ -207,6 +220,8 @@ def start_local_stack(*, knobs: Mapping[str, Any] | None = None, run_id: str | N
             if stack is None:
                 stack = make_stack(store, rec, timeline)
             stack._children[spec.service] = proc
+            if spec.service == f"qdrant-{ZONES[0]}":  # the others bootstrap from it
+                _wait_listening(stack, spec.service, plan.ip(ZONES[0]), QDRANT_P2P_PORT)
         assert stack is not None
         stack.wait_ready(ready_timeout)
         rec = stack._refresh()
