@@ -4,7 +4,7 @@ Subjects: ``haproxy/<backend>/<server>`` (state = HAProxy's status column: ``UP`
 ``UP 1/2`` (up, one check failed), ``DOWN 1/2`` (down, one check passed), ``MAINT``, ``DRAIN``,
 ``NOLB``, ``no check``; healthy = ``UP*`` or ``no check``, with ``check_status`` as detail), and
 ``haproxy/<backend>`` (the backend row: ``UP``/``DOWN``). ``haproxy`` itself is ``unreachable``
-when the socket does not answer.
+when the socket does not answer. The socket is a UNIX socket path or ``tcp://HOST:PORT``.
 """
 
 from __future__ import annotations
@@ -18,11 +18,26 @@ from harness.probes.base import StateRecorder
 __all__ = ["HAProxyObserver", "parse_show_stat", "server_healthy"]
 
 
-def runtime_command(sock_path: str, command: str, *, timeout: float = 1.0) -> str:
-    """Send one runtime API command over the UNIX stats socket and return the answer."""
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+def _connect(address: str, timeout: float) -> socket.socket:
+    """``tcp://HOST:PORT`` (a ``stats socket ipv4@...``) or the path of a UNIX socket."""
+    if address.startswith("tcp://"):
+        host, _, port = address.removeprefix("tcp://").rpartition(":")
+        return socket.create_connection((host, int(port)), timeout=timeout)
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
         s.settimeout(timeout)
-        s.connect(sock_path)
+        s.connect(address)
+    except BaseException:
+        s.close()
+        raise
+    return s
+
+
+def runtime_command(address: str, command: str, *, timeout: float = 1.0) -> str:
+    """Send one runtime API command to the stats socket (a UNIX socket path, or
+    ``tcp://HOST:PORT``) and return the answer (HAProxy closes after one command)."""
+    with _connect(address, timeout) as s:
+        s.settimeout(timeout)
         s.sendall(command.encode() + b"\n")
         chunks = []
         while True:

@@ -9,8 +9,9 @@ unhealthy and the rest run: observing never kills a run.
 
 What is observed, and from where on the stack:
 
-* HAProxy: ``stack.haproxy_socket`` (path of the runtime API socket; skipped with a ``note``
-  when the substrate has none);
+* HAProxy: ``stack.haproxy_socket`` (path of the runtime API socket; when that path does not
+  exist here, the ``haproxy`` service's ``runtime`` TCP endpoint; skipped with a ``note`` when
+  the substrate has neither);
 * Sentinel: the ``sentinel`` services' ``main`` endpoints, master ``stack.sentinel_master``
   (default ``mymaster``); addresses are named after the topology's ``redis``/``sentinel``
   services;
@@ -24,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from harness.probes.base import Poller, StateRecorder
@@ -114,6 +116,11 @@ class Observers:
 
     def _haproxy(self) -> None:
         sock = getattr(self.stack, "haproxy_socket", None)
+        if sock and not Path(str(sock)).exists():  # e.g. docker without a bind mount: use TCP
+            hap = [s for s in self.stack.topology.of_kind(Kind.HAPROXY) if "runtime" in
+                   s.endpoints]
+            if hap:
+                sock = f"tcp://{hap[0].endpoint('runtime').address}"
         if not sock:
             self.timeline.add_event("note", "observers",
                                     text="HAProxy not observed: the stack exposes no "

@@ -359,3 +359,28 @@ def test_observers_record_a_part_that_cannot_start() -> None:
     assert ("observer/sentinel", "failing: RuntimeError", False) in states
     assert ("observer/apps", "failing: RuntimeError", False) in states
     assert any("no haproxy_socket" in str(e.get("text")) for e in tl.events_of("note"))
+
+
+def test_runtime_api_over_tcp() -> None:
+    from harness.probes.haproxy import runtime_command
+
+    srv = socket.create_server(("127.0.0.1", 0))
+    port = srv.getsockname()[1]
+
+    def serve() -> None:
+        conn, _ = srv.accept()
+        with conn:
+            if conn.recv(1024).strip() == b"show stat":
+                conn.sendall(SHOW_STAT.format(a="MAINT").encode())
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    tl = Timeline()
+    try:
+        HAProxyObserver(f"tcp://127.0.0.1:{port}", StateRecorder(tl, "obs")).poll()
+    finally:
+        t.join(2)
+        srv.close()
+    assert ("haproxy/app/app-az-a", "MAINT", False) in _states(tl)
+    with pytest.raises(OSError):
+        runtime_command(f"tcp://127.0.0.1:{port}", "show stat", timeout=0.5)
