@@ -84,11 +84,19 @@ def healed_stack(local_stack: object) -> Iterator[object]:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    if not _STARTED_KEYS or os.environ.get("PYTEST_XDIST_WORKER"):
+    """Fail the session if a stack started by this process left anything behind: the runs
+    registered with ``remember_run`` and every run record this process still owns."""
+    from harness.stack.local.record import RunStore, default_run_dir
+
+    keys = set(_STARTED_KEYS)
+    if default_run_dir().is_dir():
+        keys |= {r.key for r in RunStore().all()
+                 if r.owner_pid == os.getpid() and not r.detached}
+    if not keys:
         return
     from harness.stack.local.verify import leftovers
 
-    left = {k: v for k in _STARTED_KEYS if (v := leftovers(k))}
+    left = {k: v for k in sorted(keys) if (v := leftovers(k))}
     if left:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
