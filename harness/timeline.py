@@ -68,7 +68,8 @@ EVENT_KINDS: Mapping[str, str] = {
     "fault.revert": "fault: fault_id",
     "fault.reverted": "fault: fault_id, ok (bool), detail -- checked from outside after revert",
     "heal": "runner/faults: what (list of str) -- global heal-everything",
-    "obs.state": "observer: subject, state, healthy (bool), detail -- a state change",
+    "obs.state": "observer: subject, state, healthy (bool), detail, signal ('stack' | 'probe') "
+                 "-- a state change",
     "obs.event": "observer: subject, event, detail -- a point event (e.g. +switch-master)",
     "load.start": "generator: generator, rate, arrivals, target",
     "load.stop": "generator: sent, dropped, fell_behind (bool), lateness_p99_ms, max_lateness_ms",

@@ -260,3 +260,21 @@ def test_run_level_events_outside_the_window_still_count() -> None:
     assert a.requests == 40_000
     assert a.generator.kind == "open-loop" and a.generator.rate == 1_000
     assert a.verdict is Verdict.INCONCLUSIVE and "fell_behind=true" in reasons(a)
+
+
+def test_detection_uses_stack_signals_and_ignores_observer_health() -> None:
+    tl = synthetic_timeline(duration_s=30, rate=50, faults=[pause(10, 12)])
+    t = 1_000 * S
+    tl.add_event("obs.state", "observer", t_ns=t + int(10.1 * S), subject="app/app-az-a",
+                 state="unreachable", healthy=False, signal="probe")
+    tl.add_event("obs.state", "observer", t_ns=t + int(10.2 * S), subject="observer/haproxy",
+                 state="error", healthy=False, signal="probe")
+    tl.add_event("obs.state", "observer", t_ns=t + int(11.0 * S), subject="haproxy/app/app-az-a",
+                 state="DOWN", healthy=False, signal="stack")
+    tl.add_event("obs.state", "observer", t_ns=t + int(12.5 * S), subject="haproxy/app/app-az-a",
+                 state="UP", healthy=True, signal="stack")
+    tl.add_event("obs.state", "observer", t_ns=t + int(13.0 * S), subject="app/app-az-a",
+                 state="ok", healthy=True, signal="probe")
+    (f,) = analyse(tl, spec()).faults
+    assert f.detect_s == pytest.approx(1.0) and f.detected_by == "haproxy/app/app-az-a"
+    assert f.recover_s == pytest.approx(1.0)  # the probe's subject counts; observer/ does not
