@@ -1,6 +1,6 @@
 """DockerStack's orchestration against an in-memory stand-in for the Docker SDK (pure logic: which
 container is signalled, which network links a zone cut removes and restores, with which aliases).
-The same operations against a real engine are in tests/integration/test_docker_stack.py."""
+The same operations against a real engine are in tests/integration/test_docker_engine_stack.py."""
 
 from __future__ import annotations
 
