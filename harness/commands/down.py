@@ -25,11 +25,19 @@ def register(sub: Any) -> None:
     p.add_argument("--run-id", metavar="ID", help="which run (default: the only running one)")
     p.add_argument("--all", action="store_true",
                    help="every run of ours, also ones a live harness process still owns")
+    p.add_argument("--substrate", default="local", choices=("local", "docker"))
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.substrate == "docker":
+        from harness.stack import attach
+
+        stack = attach(args.run_id, substrate="docker")
+        stack.down()
+        print(f"run {stack.topology.run_id}: stopped (docker compose down)")
+        return 0
     store = RunStore()
     removed: dict[str, list[str]] = {}
     keys: dict[str, str] = {}

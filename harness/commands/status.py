@@ -23,6 +23,7 @@ def register(sub: Any) -> None:
         description="Show the stack started by 'chaos-harness up': every service with its "
                     "zone, address, role, PID and health, the front-door URL and API key.")
     p.add_argument("--run-id", metavar="ID", help="which run (default: the only running one)")
+    p.add_argument("--substrate", default="local", choices=("local", "docker"))
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=run)
 
@@ -51,7 +52,7 @@ def render_status(status: StackStatus, console: Console | None = None) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    status = attach(args.run_id).status()
+    status = attach(args.run_id, substrate=args.substrate).status()
     if args.json:
         print(json.dumps(status.to_json(), indent=2))
     else:

@@ -12,7 +12,7 @@ from typing import Any
 
 from harness.errors import StackError
 from harness.knobs import parse_assignment
-from harness.stack import available_substrates
+from harness.stack import Stack, available_substrates
 
 __all__ = ["register", "run"]
 
@@ -35,20 +35,30 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     knobs = dict(parse_assignment(a) for a in args.knobs)
-    if args.substrate != "local":
-        problem = available_substrates().get(args.substrate)
-        raise StackError(f"'up' leaves only the local substrate running detached; "
-                         f"{args.substrate}: {problem or 'use open_stack() from Python'}",
-                         component=args.substrate, hint="use --substrate local")
-    from harness.stack.local.lifecycle import interrupts_as_keyboard, start_local_stack
+    from harness.stack.local.lifecycle import interrupts_as_keyboard
 
+    stack: Stack
     with interrupts_as_keyboard():
-        stack = start_local_stack(knobs=knobs, run_id=args.run_id, ready_timeout=args.timeout)
-        try:
-            stack.hand_over()
-        except BaseException:
-            stack.down()
-            raise
+        if args.substrate == "docker":
+            problem = available_substrates()["docker"]
+            if problem:
+                raise StackError(f"the docker substrate cannot run here: {problem}",
+                                 component="docker", hint="use --substrate local")
+            from harness.stack.docker import start_docker_stack
+
+            stack = start_docker_stack(knobs=knobs, run_id=args.run_id,
+                                       ready_timeout=args.timeout)
+        else:
+            from harness.stack.local.lifecycle import start_local_stack
+
+            local = start_local_stack(knobs=knobs, run_id=args.run_id,
+                                      ready_timeout=args.timeout)
+            try:
+                local.hand_over()
+            except BaseException:
+                local.down()
+                raise
+            stack = local
     status = stack.status()
     if args.json:
         print(json.dumps(status.to_json(), indent=2))
@@ -56,5 +66,6 @@ def run(args: argparse.Namespace) -> int:
         from harness.commands.status import render_status
 
         render_status(status)
-        print(f"stop it with: chaos-harness down --run-id {status.run_id}")
+        print(f"stop it with: chaos-harness down --substrate {args.substrate} "
+              f"--run-id {status.run_id}")
     return 0
