@@ -371,6 +371,11 @@ class DockerStack:
             notes=(f"compose project {self.run.project}",))
 
     # -- lifecycle -------------------------------------------------------------------------------
+    def hand_over(self) -> None:
+        """Leave the run to the CLI (``chaos-harness up``). Nothing to do: containers outlive
+        this process already, and ``attach_docker`` finds the run by its record."""
+        self._note("handed over", project=self.run.project)
+
     def down(self) -> None:
         """Remove the project's containers, networks and volumes (idempotent)."""
         from harness.stack.docker.lifecycle import compose_down
