@@ -137,6 +137,11 @@ class RunStore:
             pid = tmp.suffix.removeprefix(".tmp")
             if pid.isdigit() and not proc_alive(int(pid), None):
                 tmp.unlink(missing_ok=True)
+        if net.NETNS_DIR.is_dir():  # a capability probe cut short (see netns._probe_netns)
+            for ns in os.listdir(net.NETNS_DIR):
+                pid = ns.removeprefix("ch-probe-")
+                if ns.startswith("ch-probe-") and pid.isdigit() and not proc_alive(int(pid), None):
+                    net.destroy_network([ns], [])
         for rec in self.all():
             if rec.stale:
                 self.teardown(rec)
