@@ -16,10 +16,11 @@
   - A window is only resolved to one inter-arrival gap ``g``, and after the resume the replicas
     must answer the backlog of stalled requests (the *drain*: measured here at 40 req/s as
     100-500 ms on the shared 2-core machine -- real client-visible impact, which analysis
-    rightly counts, so a 2.0 s pause at 40 req/s measures 2.1-2.4 s). So the load is 10 req/s
-    constant, the pause starts 3 ms before a scheduled send, and the latency threshold is
-    ``1000 - g/2`` ms: the measured window is then 1.95 s, or 2.05 s if the drain exceeds
-    ``g/2``, for any drain under ``1.5 g`` (150 ms, printed).
+    rightly counts, so a 2.0 s pause at 40 req/s measures 2.1-2.4 s; at 10 req/s the drain was
+    140-150 ms). So the load is 8 req/s constant (``g`` = 125 ms), the pause starts 3 ms
+    before a scheduled send, and the latency threshold is ``1000 - g/2`` ms: the measured
+    window is then 1.9375 s, or 2.0625 s if the drain exceeds ``g/2``, for any drain under
+    ``1.5 g`` (187 ms; printed).
 * **Provider counters**: the simulators count what they served; the harness recorded which
   provider answered each request (``X-Provider``). With a fault on the primary, the two agree.
 """
@@ -119,13 +120,13 @@ def test_calibration_all_replicas_paused_for_two_seconds(healed_stack: Any) -> N
                                 "Why use HAProxy retries?"), repeat="uniform", seed=3)
     gen_args = {"url": stack.topology.front_door.url, "api_key": stack.topology.api_key,
                 "seed": 11, "arrivals": "constant", "timeout_s": 10.0}
-    rate, gap_ns = 10.0, 100_000_000
+    rate, gap_ns = 8.0, 125_000_000
     tl = Timeline()
     with _health_checks_frozen(stack, apps):
         _warm_cache(gen_args, mix)
         with OpenLoopGenerator(**gen_args, rate=rate, mix=mix, timeline=tl) as gen:
             first_due = tl.events_of("load.start")[0].t_ns
-            due = first_due + 30 * gap_ns - 3_000_000  # 3 s in, 3 ms before a scheduled send
+            due = first_due + 24 * gap_ns - 3_000_000  # 3 s in, 3 ms before a scheduled send
             _sleep_until(due)
             t0, t1 = _pause_all(tl, pids)
             time.sleep(4.0)
