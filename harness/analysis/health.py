@@ -7,13 +7,12 @@ Any of these makes a run INCONCLUSIVE (never PASS):
 * no requests in the analysed window;
 * a ``harness.error`` event; a ``stop_condition`` event (the run was aborted); a ``run.end``
   whose reason is ``interrupted`` or ``error``;
-* a ``steady_state`` event with ``phase='before'`` and ``ok`` false (the stack was not healthy
-  before the method, so the method proves nothing);
+* a ``steady_state`` event with ``ok`` false: ``phase='before'`` (the stack was not healthy
+  before the method, so the method proves nothing) or ``phase='after'`` (it did not settle);
 * a fault that never landed (``fault.verified ok=false``, or no ``fault.verified`` at all), or
   whose revert was not verified (``fault.reverted ok=false``), or that was never reverted.
 
-A ``steady_state`` event with ``phase='after'`` and ``ok`` false is a FAIL: the system did not
-return to its steady state after the method (the Chaos Toolkit "deviated" outcome).
+What the method did to the SLOs is judged by the SLO verdicts themselves (FAIL beats all).
 """
 
 from __future__ import annotations
@@ -105,8 +104,9 @@ def _event_check(e: Event) -> Check | None:
                      reason=f"run ended early (reason {e.get('reason')!r})")
     if e.kind == "steady_state" and e.get("ok") is False:
         if e.get("phase") == "after":
-            return Check(verdict=Verdict.FAIL, reason=(
-                f"steady state not restored after the method: {e.get('detail', '')}".strip()))
+            return Check(verdict=Verdict.INCONCLUSIVE, reason=(
+                f"steady state not restored after the method ({e.get('detail', '')}): the "
+                f"stack did not settle, so later measurements are unreliable"))
         return Check(verdict=Verdict.INCONCLUSIVE, reason=(
             f"steady-state check failed before the method ({e.get('detail', '')}): the stack "
             f"was not healthy, so the method proves nothing; fix the stack and re-run"))
