@@ -183,6 +183,8 @@ class Fault(ABC):
     TARGET_HELP: ClassVar[str] = ""
     TARGET_KINDS: ClassVar[tuple[str, ...]] = ()  # kinds a target may name (empty: any)
     VERIFY_TIMEOUT_S: ClassVar[float] = 5.0
+    #: how long recovery may take before it counts as failed; generous because an app replica
+    #: restart (LangChain imports) took 8-35 s on a loaded 2-core host. Polling stops at success.
     RECOVER_TIMEOUT_S: ClassVar[float] = 30.0
 
     target: Selector | None = None

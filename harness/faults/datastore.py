@@ -34,7 +34,7 @@ class _NodeLoss(Fault):
     """Kill or isolate one node; revert restarts or rejoins it."""
 
     FAMILY: ClassVar[str] = "datastore"
-    RECOVER_TIMEOUT_S: ClassVar[float] = 45.0
+    RECOVER_TIMEOUT_S: ClassVar[float] = 90.0
 
     mode: str = "kill"
 

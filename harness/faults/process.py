@@ -55,6 +55,7 @@ class Kill(Fault):
     TARGET: ClassVar[str] = "required"
     TARGET_HELP: ClassVar[str] = _TARGET_HELP
     CAPABILITIES: ClassVar[tuple[str, ...]] = ("Killable",)
+    RECOVER_TIMEOUT_S: ClassVar[float] = 90.0
     PARAMS: ClassVar[tuple[Param, ...]] = (
         Param(name="signal", type="str", choices=("KILL", "TERM"), default="KILL",
               help="signal sent to each process"),
@@ -105,6 +106,7 @@ class Pause(Fault):
     TARGET: ClassVar[str] = "required"
     TARGET_HELP: ClassVar[str] = _TARGET_HELP
     CAPABILITIES: ClassVar[tuple[str, ...]] = ("Pausable",)
+    RECOVER_TIMEOUT_S: ClassVar[float] = 60.0
 
     def inject(self, stack: Stack, injection: Injection) -> None:
         assert isinstance(stack, Pausable)

@@ -67,7 +67,7 @@ class ZonePower(Fault):
     TARGET: ClassVar[str] = "required"
     TARGET_HELP: ClassVar[str] = _TARGET_HELP
     CAPABILITIES: ClassVar[tuple[str, ...]] = ("Killable",)
-    RECOVER_TIMEOUT_S: ClassVar[float] = 45.0
+    RECOVER_TIMEOUT_S: ClassVar[float] = 90.0
 
     @classmethod
     def check_params(cls, values: Any, target: Selector | None, *, file: str | None,
@@ -122,7 +122,7 @@ class ZoneIsolate(Fault):
     TARGET: ClassVar[str] = "required"
     TARGET_HELP: ClassVar[str] = _TARGET_HELP
     CAPABILITIES: ClassVar[tuple[str, ...]] = ("ZoneIsolatable",)
-    RECOVER_TIMEOUT_S: ClassVar[float] = 45.0
+    RECOVER_TIMEOUT_S: ClassVar[float] = 90.0
 
     @classmethod
     def check_params(cls, values: Any, target: Selector | None, *, file: str | None,
