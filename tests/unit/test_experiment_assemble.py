@@ -131,3 +131,25 @@ def test_skipped_report_is_valid() -> None:
     validate_report(rep)
     assert rep["skipped"] == {"reason": "needs QdrantCluster", "capability": "QdrantCluster"}
     assert rep["files"]["timeline"] is None and rep["generator"]["sent"] == 0
+
+
+def test_recheck_cli_rewrites_the_verdict(tmp_path: Any, capsys: Any) -> None:
+    import json
+
+    from harness.cli import EXIT, main
+    from harness.report import write_report
+
+    tl = timeline(bad_in_trial={1: 1})
+    tl.meta["experiment_model"] = EXP.model_dump(mode="json")
+    rep = build_report(facts(), *analyse_run(tl, analysis_spec(EXP)))
+    write_report(rep, directory=tmp_path, timeline=tl)
+    before = (tmp_path / "timeline.zip").read_bytes()
+    assert main(["recheck", str(tmp_path)]) == EXIT["inconclusive"]
+    assert "INCONCLUSIVE" in capsys.readouterr().out
+    assert main(["recheck", str(tmp_path), "--objective", "0.99", "--write"]) == EXIT["ok"]
+    out = json.loads((tmp_path / "report.json").read_text())
+    assert out["verdict"] == "PASS" and out["rechecked"]["previous_verdict"] == "INCONCLUSIVE"
+    assert out["slos"][0]["objective"] == 0.99
+    assert "PASS" in (tmp_path / "report.html").read_text()
+    assert (tmp_path / "timeline.zip").read_bytes() == before  # never rewritten
+    assert main(["recheck", str(tmp_path), "--latency-ms", "1"]) == EXIT["fail"]
