@@ -94,7 +94,7 @@ def test_shipped_plans_load_and_the_default_fits_15_minutes_with_conclusive_size
 def test_cli_check_and_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["gameday", str(EXPERIMENTS / "gameday.yaml"), "--check"]) == EXIT["ok"]
     out = capsys.readouterr().out
-    assert "app-replica-kill" in out and "planned" in out
+    assert "zone-power-loss" in out and "planned" in out
     assert main(["gameday"]) == EXIT["usage"]
     assert main(["gameday", str(tmp_path / "missing.yaml")]) == EXIT["usage"]
     assert main(["gameday", "--random", "--invariants", "nope"]) == EXIT["usage"]
