@@ -60,9 +60,9 @@ class HashingEmbeddings(Embeddings):
         tokens = tokenize(text)
         grams = tokens + [a + " " + b for a, b in itertools.pairwise(tokens)]
         if not grams:  # no known word: a fixed unit vector so search still returns something
-            vec = np.zeros(self.dim, dtype=np.float32)
-            vec[0] = 1.0
-            return vec
+            unit = np.zeros(self.dim, dtype=np.float32)
+            unit[0] = 1.0
+            return unit
         buckets = [_bucket(g, self.dim) for g in grams]
         weights = [sign if i < len(tokens) else sign * self.bigram_weight
                    for i, (_, sign) in enumerate(buckets)]

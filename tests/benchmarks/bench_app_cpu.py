@@ -2,6 +2,11 @@
 simulator's CPU per completion and throughput. Real processes on 127.0.0.1. Prints figures.
 
     .venv/bin/python tests/benchmarks/bench_app_cpu.py [--n 400] [--concurrency 8]
+    .venv/bin/python tests/benchmarks/bench_app_cpu.py --stack [--rate 100] [--fault-s 30]
+
+``--stack`` runs instead, through the real local stack (``harness.stack.open_stack``) under
+open-loop load: primary 100% 5xx for ``--fault-s`` seconds, a Redis master SIGKILL, and the same
+provider fault with ``app.fallback_enabled=false``; it prints the failed-answer counts.
 """
 
 from __future__ import annotations
@@ -88,11 +93,80 @@ def bench_sim(n: int, concurrency: int) -> None:
               f"(=> ~{n / max(cpu, 1e-9):.0f}/s per core), non-200: {bad}")
 
 
+def _window(tl, t0: int, t1: int) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    from collections import Counter
+
+    from harness.timeline import Outcome
+
+    counts: Counter[str] = Counter()
+    for r in tl.requests:
+        if t0 <= r.intended_ns < t1:
+            counts["total"] += 1
+            good = r.outcome == Outcome.OK and 200 <= r.status < 300
+            counts["ok" if good else "failed"] += 1
+            if not good:
+                counts[f"failed:{r.status}:{r.error}:{r.replica}"] += 1
+            counts[f"provider={r.provider.name.lower()}"] += 1
+            counts["degraded"] += r.degraded
+    return dict(counts)
+
+
+def bench_stack(rate: float, fault_s: float) -> None:
+    """Through the real local stack: provider 5xx, Redis master kill, and no-fallback."""
+    import time as _t
+
+    from harness.load import OpenLoopGenerator, RequestMix
+    from harness.simulators.control import ProviderControlClient
+    from harness.stack import open_stack
+    from harness.timeline import Timeline
+
+    mix = RequestMix.from_questions(ROOT / "fixtures/corpus/questions.jsonl", seed=1)
+    for knobs in ({}, {"app.fallback_enabled": False}):
+        tl = Timeline()
+        t_start = _t.monotonic()
+        with open_stack(knobs=knobs, timeline=tl) as stack:
+            print(f"stack {knobs or 'defaults'} ready in {_t.monotonic() - t_start:.1f} s")
+            st = stack.status()
+            url, token = stack.provider_control("primary")  # type: ignore[attr-defined]
+            with OpenLoopGenerator(url=st.front_door, api_key=st.api_key, rate=rate, mix=mix,
+                                   seed=1, timeline=tl) as gen, \
+                    ProviderControlClient(url, token) as primary:
+                _t.sleep(10)  # warm-up: fill the cache
+                t0 = _t.monotonic_ns()
+                primary.reset_counters()
+                primary.set_fault("error", status=500, rate=1.0)
+                _t.sleep(fault_s)
+                primary.clear()
+                t1 = _t.monotonic_ns()
+                print(f"  primary 100% 5xx for {fault_s:.0f} s at {rate:.0f}/s: "
+                      f"{_window(tl, t0, t1)}; primary counters {primary.counters()}")
+                if not knobs:
+                    _t.sleep(3)
+                    master = stack.roles("redis-master")[0]
+                    t2 = _t.monotonic_ns()
+                    stack.kill(master)  # type: ignore[attr-defined]
+                    _t.sleep(10)
+                    t3 = _t.monotonic_ns()
+                    print(f"  killed Redis master {master}: next 10 s {_window(tl, t2, t3)}; "
+                          f"new master {stack.roles('redis-master')}")
+                    stack.start(master)  # type: ignore[attr-defined]
+                _t.sleep(2)
+                report = gen.stop()
+            print(f"  generator: {report}")
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--n", type=int, default=400)
     p.add_argument("--concurrency", type=int, default=8)
+    p.add_argument("--stack", action="store_true",
+                   help="instead, measure fault costs through the real local stack")
+    p.add_argument("--rate", type=float, default=100.0)
+    p.add_argument("--fault-s", type=float, default=30.0)
     args = p.parse_args()
+    if args.stack:
+        bench_stack(args.rate, args.fault_s)
+        return 0
     bench_sim(args.n * 5, args.concurrency)
     bench_app(args.n, args.concurrency)
     return 0

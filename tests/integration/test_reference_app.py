@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from conftest_app import (  # noqa: E402
+from conftest_app import (
     App,
     RedisHA,
     Sim,
@@ -22,7 +22,7 @@ from conftest_app import (  # noqa: E402
     redis_with_sentinel,
 )
 
-from harness.simulators.control import ProviderControlClient  # noqa: E402
+from harness.simulators.control import ProviderControlClient
 
 pytestmark = pytest.mark.integration
 

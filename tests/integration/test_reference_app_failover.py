@@ -11,7 +11,7 @@ import pytest
 import redis
 
 sys.path.insert(0, str(Path(__file__).parent))
-from conftest_app import app_process, provider_sim, redis_with_sentinel  # noqa: E402
+from conftest_app import app_process, provider_sim, redis_with_sentinel
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from conftest_app import (  # noqa: E402
+from conftest_app import (
     app_process,
     free_port,
     process,

@@ -13,10 +13,10 @@ import openai
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from conftest_app import Sim, provider_sim  # noqa: E402
+from conftest_app import Sim, provider_sim
 
-from harness.errors import ConfigError, StackError  # noqa: E402
-from harness.simulators.control import ProviderControlClient  # noqa: E402
+from harness.errors import ConfigError, StackError
+from harness.simulators.control import ProviderControlClient
 
 pytestmark = pytest.mark.integration
 
@@ -196,7 +196,7 @@ def test_malformed_fault(sim: Sim, ctl: ProviderControlClient) -> None:
     assert r.status_code == 200
     with pytest.raises(json.JSONDecodeError):
         json.loads(r.text)
-    with sdk(sim) as client, pytest.raises(Exception) as info:  # noqa: PT011
+    with sdk(sim) as client, pytest.raises(Exception) as info:
         client.chat.completions.create(model="m", messages=MESSAGES)  # type: ignore[arg-type]
     assert not isinstance(info.value, openai.APIStatusError)
     assert ctl.counters()["malformed"] == 2
