@@ -11,6 +11,10 @@ open-loop generator (:class:`~harness.load.report.GeneratorReport`, ``kind="locu
 Closed-loop users cannot keep an open-loop schedule through a stall; the report's lateness
 shows it, and ``fell_behind`` flags it: use :class:`~harness.load.OpenLoopGenerator` for
 measurements under faults, Locust for its user model or its distributed mode.
+
+Throughput (``tests/benchmarks/bench_load.py``, same machine and load as the open-loop
+figures): Locust ``FastHttpUser`` with 20 closed-loop users recording every request reached
+700-990 req/s in one process and 970-1,300 req/s as master + 2 workers.
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import resource
 import subprocess
 import sys
@@ -48,11 +49,13 @@ def _tiny_server() -> Iterator[str]:
         proc.wait(10)
 
 
-def open_loop(url: str, api_key: str, rate: float, seconds: float) -> dict[str, float]:
+def open_loop(url: str, api_key: str, rate: float, seconds: float,
+              use_uvloop: bool = True) -> dict[str, float]:
     tl = Timeline()
     cpu0, t0 = _cpu_s(), time.monotonic()
     gen = OpenLoopGenerator(url=url, api_key=api_key, rate=rate, mix=MIX, seed=1, timeline=tl,
-                            arrivals="poisson", duration_s=seconds, timeout_s=5.0)
+                            arrivals="poisson", duration_s=seconds, timeout_s=5.0,
+                            use_uvloop=use_uvloop)
     gen.start()
     gen.wait(seconds + 30)
     r = gen.stop()
@@ -89,15 +92,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seconds", type=float, default=5.0)
     p.add_argument("--users", type=int, default=20, help="Locust users")
     p.add_argument("--workers", type=int, default=2, help="Locust worker processes (0: skip)")
+    p.add_argument("--no-uvloop", action="store_true", help="plain asyncio event loop")
     args = p.parse_args(argv)
     with contextlib.ExitStack() as stack:
         url = args.url or stack.enter_context(_tiny_server())
-        print(f"target: {url}")
+        print(f"target: {url}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
         print(f"open-loop generator, fixed target {args.rate:g}/s for {args.seconds:g} s:")
-        print(_row(open_loop(url, args.api_key, args.rate, args.seconds)))
+        uv = not args.no_uvloop
+        print(_row(open_loop(url, args.api_key, args.rate, args.seconds, uv)))
         print("open-loop generator, ladder:")
         for rate in (float(x) for x in args.ladder.split(",") if x):
-            d = open_loop(url, args.api_key, rate, args.seconds)
+            d = open_loop(url, args.api_key, rate, args.seconds, uv)
             print(_row(d))
         print(f"Locust FastHttpUser, closed loop, {args.users} users, {args.seconds:g} s:")
         print(f"  1 process: {locust_best(url, args.api_key, args.users, 0, args.seconds):.0f}"
