@@ -8,6 +8,7 @@ Every check here returns a :class:`Check` (ok + a sentence saying what was seen)
 from __future__ import annotations
 
 import functools
+import os
 import socket
 import time
 from collections.abc import Callable
@@ -74,8 +75,21 @@ def proc_state(pid: int | None) -> str | None:
 
 
 def proc_gone(pid: int | None) -> bool:
-    """Whether the process no longer runs (absent, zombie or dead)."""
-    return proc_state(pid) in (None, "Z", "X")
+    """Whether the process no longer runs: absent, or a zombie whose files are all closed.
+
+    A killed multi-threaded server shows ``Z`` for its leader while its other threads are
+    still exiting and its listening socket still accepts connections (seen here: the app's
+    port answered a connect right after SIGKILL), so ``Z`` alone is not enough.
+    """
+    state = proc_state(pid)
+    if state is None:
+        return True
+    if state not in ("Z", "X"):
+        return False
+    try:
+        return not os.listdir(f"/proc/{pid}/fd")
+    except OSError:  # gone meanwhile, or no fd table any more
+        return True
 
 
 def service_pid(stack: Stack, service: str) -> int | None:

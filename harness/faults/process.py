@@ -13,7 +13,7 @@ from typing import ClassVar
 
 from harness.errors import FaultError, HarnessError
 from harness.faults.base import Fault, Injection
-from harness.faults.checks import Check, proc_gone, proc_state, service_pid
+from harness.faults.checks import Check, main_endpoint, proc_gone, proc_state, service_pid
 from harness.faults.params import Param
 from harness.faults.registry import register
 from harness.faults.restore import all_answering, rejoin_redis, restart_services
@@ -86,8 +86,15 @@ class Kill(Fault):
         if alive:
             return Check(False, f"still running: {alive} (state "
                                 f"{[proc_state(p) for p in alive.values()]})")
-        return Check(True, "gone from /proc: " + ", ".join(f"{n} pid {p}" for n, p in
-                                                          pids.items()))
+        detail = "gone from /proc: " + ", ".join(f"{n} pid {p}" for n, p in pids.items())
+        if self.restart_after is None:  # nothing may answer on their ports any more
+            for name in pids:
+                ep = main_endpoint(stack.topology.service(name))
+                if stack.reachable("edge", ep, timeout=0.5):
+                    return Check(False, f"{name} pid {pids[name]} is gone but {ep.address} "
+                                        "still accepts connections")
+            detail += "; their ports refuse connections from the edge"
+        return Check(True, detail)
 
     def revert(self, stack: Stack, injection: Injection) -> None:
         restart_services(stack, injection.services)
