@@ -28,9 +28,9 @@ Design (see MEASUREMENT.md, coordinated omission):
 Throughput (``tests/benchmarks/bench_load.py``: Poisson arrivals against a tiny loopback server
 in another process, on the 2-core CI machine while other jobs kept its load average at 13-15):
 kept up at 500, 1,000 and 2,000 req/s with send lateness p99 5-11 ms (max 11-24 ms); it
-spends 75-125 microseconds of CPU per request (7,500-12,500 requests per CPU-second at 1,000-4,000
-req/s, less efficient at low rates where it wakes up per request), so one free core sustains
-about 10,000 req/s. At 4,000 req/s on that overloaded machine it got ~15 % of a core and fell
+spends 80-180 microseconds of CPU per request (5,500-12,500 requests per CPU-second, the more
+the higher the rate: at low rates it wakes up once per request), so one free core sustains
+roughly 8,000-10,000 req/s. At 4,000 req/s on that overloaded machine it got ~15 % of a core and fell
 behind (flagged). With plain asyncio instead of uvloop the lateness at 1,000 req/s was ~10x
 higher. The experiments here run at 50-500 req/s.
 """
