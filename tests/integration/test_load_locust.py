@@ -74,3 +74,28 @@ def test_bad_options_are_config_errors() -> None:
         with pytest.raises(ConfigError):
             LocustDriver(url="http://127.0.0.1:1", api_key="k", mix=MIX, seed=1, timeline=tl,
                          **kw)  # type: ignore[arg-type]
+
+
+def test_locust_through_a_stall_records_late_requests_and_flags_it() -> None:
+    """Closed-loop users cannot keep the schedule through a 1 s stall: the requests due during
+    it are sent late but recorded with their intended time (latency includes the wait), none
+    is missing, and the report says Locust fell behind."""
+    tl = Timeline()
+    with TinyServer() as srv:
+        with LocustDriver(url=srv.url, api_key="k", mix=MIX, seed=1, timeline=tl, users=2,
+                          rate=20, timeout_s=5.0) as driver:
+            deadline = time.monotonic() + 30
+            while driver.live().sent < 20 and time.monotonic() < deadline:
+                time.sleep(0.1)
+            stall_start = time.monotonic_ns()
+            srv.stall(1.0)
+            time.sleep(2.5)
+        report = driver.stop()
+    req = tl.requests
+    assert report.fell_behind and report.max_lateness_ms > 500
+    due = sorted(i for i in range(len(req))
+                 if stall_start <= req.intended_ns[i] < stall_start + 1_000_000_000)
+    assert len(due) == pytest.approx(20, abs=3)  # 20/s: every slot of the stalled second
+    latency_ms = [(req.end_ns[i] - req.intended_ns[i]) / 1e6 for i in due]
+    assert max(latency_ms) > 800  # the wait counts, from the intended time
+    assert all(req.outcome[i] == Outcome.OK for i in due)
