@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 
+from harness.errors import StackError
 from harness.probes.base import StateRecorder
 
 __all__ = ["AppObserver", "ProviderObserver", "QdrantObserver", "qdrant_shard_states"]
@@ -116,11 +117,11 @@ class ProviderObserver:
         try:
             faults = self._ctl.faults()
             counters = self._ctl.counters()
-        except Exception as exc:  # StackError from the control client when it does not answer
-            if "did not answer" not in str(exc):
+        except StackError as exc:  # the control client's error; unreachable if HTTP failed
+            if not isinstance(exc.__cause__, httpx.HTTPError):
                 raise
             self._rec.state(f"provider/{self.name}", "unreachable", False,
-                            detail=type(exc.__cause__ or exc).__name__, signal="probe")
+                            detail=type(exc.__cause__).__name__, signal="probe")
             return
         state = "faults: " + ",".join(sorted(faults)) if faults else "no-faults"
         self._rec.state(f"provider/{self.name}", state, not faults, signal="probe")

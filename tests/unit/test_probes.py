@@ -384,3 +384,22 @@ def test_runtime_api_over_tcp() -> None:
     assert ("haproxy/app/app-az-a", "MAINT", False) in _states(tl)
     with pytest.raises(OSError):
         runtime_command(f"tcp://127.0.0.1:{port}", "show stat", timeout=0.5)
+
+
+def test_provider_observer_unreachable_simulator_is_a_probe_state() -> None:
+    from harness.simulators.control import ProviderControlClient
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        free = s.getsockname()[1]
+    tl = Timeline()
+    obs = ProviderObserver("fallback", ProviderControlClient(f"http://127.0.0.1:{free}", "t",
+                                                             timeout=0.5),
+                           StateRecorder(tl, "obs"))
+    obs.poll()
+    assert obs.final() is None
+    obs.close()
+    (ev,) = tl.events_of("obs.state")
+    assert (ev.get("subject"), ev.get("state"), ev.get("healthy"), ev.get("signal")) == (
+        "provider/fallback", "unreachable", False, "probe")
+    assert ev.get("detail") == "ConnectError"
