@@ -2,8 +2,9 @@
 
 A LangChain ``BaseCache`` (so it can also be handed to a chat model) whose every Redis error,
 timeout or missing master becomes a cache miss (lookup) or a dropped write (update), never an
-exception. A small breaker skips Redis for a second after three consecutive errors, so a
-blackholed Redis costs three timeouts, not one per request. Retries are off and timeouts are
+exception. A small breaker skips Redis for a second after three consecutive connection-level
+errors, so a blackholed Redis costs three timeouts, not one per request (a write refused by a
+reachable Redis, e.g. ``NOREPLICAS`` under ``min-replicas-to-write``, does not trip it). Retries are off and timeouts are
 explicit (redis-py retries by default, also on Sentinel connections).
 
 With ``RAG_REDIS_VIA_TOXIPROXY=true`` the master address Sentinel hands out is remapped through
@@ -115,6 +116,10 @@ class SentinelCache(BaseCache):
         try:
             await self._async.set(self.key(prompt, llm_string), _encode(return_val),
                                   ex=self.ttl_s)
+        except redis.ResponseError as exc:  # e.g. NOREPLICAS: Redis is up, just refusing writes
+            self.last_error = f"{type(exc).__name__}: {exc}"[:300]
+            self._on_result("write_error")
+            return
         except (TimeoutError, redis.RedisError, OSError) as exc:
             self._failed(exc)
             self._on_result("write_error")

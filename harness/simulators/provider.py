@@ -9,6 +9,14 @@ from the prompt); a completion takes ``latency_ms + completion_tokens / tokens_p
 control API (another port, bearer token) switches faults on and off and reports what was served
 by outcome (see :mod:`harness.simulators.faults` and :mod:`harness.simulators.control`).
 
+Stream faults also hit non-streaming requests: ``slow_stream`` stretches the generation time to
+``completion_tokens / tokens_per_s``; ``stall_stream`` and ``disconnect`` send the response head
+and the first half of the JSON body, then stall until the client gives up, or reset the
+connection. Counters (``GET /counters`` on the control port) count each completion request once,
+in the outcome decided for it: ok, error_5xx, error_4xx, rate_limited, hung, stalled,
+disconnected, malformed, outage, bad_request; plus ``requests``, ``streams``, ``delayed``
+(latency or slow-stream applied) and ``models``.
+
 ``outage`` cannot refuse connections while listening: by default (``mode=reset``) it drops every
 completion request's connection with a TCP reset before any response byte (clients see a
 connection error); ``mode=503`` answers 503 at once instead.

@@ -6,7 +6,8 @@ simulator's CPU per completion and throughput. Real processes on 127.0.0.1. Prin
 
 ``--stack`` runs instead, through the real local stack (``harness.stack.open_stack``) under
 open-loop load: primary 100% 5xx for ``--fault-s`` seconds, a Redis master SIGKILL, and the same
-provider fault with ``app.fallback_enabled=false``; it prints the failed-answer counts.
+provider fault with ``app.fallback_enabled=false`` (answers degrade) and with degradation off as
+well (answers fail); it prints the failed-answer counts per phase.
 """
 
 from __future__ import annotations
@@ -111,7 +112,7 @@ def _window(tl, t0: int, t1: int) -> dict[str, int]:  # type: ignore[no-untyped-
     return dict(counts)
 
 
-def bench_stack(rate: float, fault_s: float) -> None:
+def bench_stack(rate: float, fault_s: float, warmup_s: float) -> None:
     """Through the real local stack: provider 5xx, Redis master kill, and no-fallback."""
     import time as _t
 
@@ -121,7 +122,8 @@ def bench_stack(rate: float, fault_s: float) -> None:
     from harness.timeline import Timeline
 
     mix = RequestMix.from_questions(ROOT / "fixtures/corpus/questions.jsonl", seed=1)
-    for knobs in ({}, {"app.fallback_enabled": False}):
+    for knobs in ({}, {"app.fallback_enabled": False},
+                  {"app.fallback_enabled": False, "app.degrade_enabled": False}):
         tl = Timeline()
         t_start = _t.monotonic()
         with open_stack(knobs=knobs, timeline=tl) as stack:
@@ -131,8 +133,10 @@ def bench_stack(rate: float, fault_s: float) -> None:
             with OpenLoopGenerator(url=st.front_door, api_key=st.api_key, rate=rate, mix=mix,
                                    seed=1, timeline=tl) as gen, \
                     ProviderControlClient(url, token) as primary:
-                _t.sleep(10)  # warm-up: fill the cache
+                tw = _t.monotonic_ns()
+                _t.sleep(warmup_s)  # warm-up: fill the cache
                 t0 = _t.monotonic_ns()
+                print(f"  warm-up {warmup_s:.0f} s (no fault): {_window(tl, tw, t0)}")
                 primary.reset_counters()
                 primary.set_fault("error", status=500, rate=1.0)
                 _t.sleep(fault_s)
@@ -163,9 +167,10 @@ def main() -> int:
                    help="instead, measure fault costs through the real local stack")
     p.add_argument("--rate", type=float, default=100.0)
     p.add_argument("--fault-s", type=float, default=30.0)
+    p.add_argument("--warmup-s", type=float, default=20.0)
     args = p.parse_args()
     if args.stack:
-        bench_stack(args.rate, args.fault_s)
+        bench_stack(args.rate, args.fault_s, args.warmup_s)
         return 0
     bench_sim(args.n * 5, args.concurrency)
     bench_app(args.n, args.concurrency)

@@ -109,7 +109,8 @@ class RedisHA:
 
 
 @contextlib.contextmanager
-def redis_with_sentinel(*, replicas: int = 0) -> Iterator[RedisHA]:
+def redis_with_sentinel(*, replicas: int = 0,
+                        master_args: tuple[str, ...] = ()) -> Iterator[RedisHA]:
     """A redis-server master (+ ``replicas``) and one sentinel (quorum 1) as ``mymaster``."""
     redis_bin, sentinel_bin = require("redis-server"), require("redis-sentinel")
     rport, sport = free_port(), free_port()
@@ -122,7 +123,7 @@ def redis_with_sentinel(*, replicas: int = 0) -> Iterator[RedisHA]:
                         "sentinel failover-timeout mymaster 3000\n")
         base = ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
         master = stack.enter_context(process(
-            [redis_bin, "--port", str(rport), "--dir", tmp, *base], port=rport))
+            [redis_bin, "--port", str(rport), "--dir", tmp, *base, *master_args], port=rport))
         for i, port in enumerate(rports):
             rdir = Path(tmp) / f"r{i}"
             rdir.mkdir()

@@ -41,3 +41,21 @@ def test_master_kill_costs_no_answers_and_the_cache_comes_back() -> None:
     assert set(statuses) == {200}, statuses
     assert "primary" in providers  # misses while the master was gone
     assert providers[-1] == "cache"  # the replicated entry is served by the new master
+
+
+def test_refused_cache_writes_do_not_trip_the_cache_breaker() -> None:
+    """min-replicas-to-write 1 with no replica: Redis refuses writes (NOREPLICAS) but reads
+    work; answers are served from the provider and the cache breaker stays closed."""
+    with redis_with_sentinel(master_args=("--min-replicas-to-write", "1")) as ha, \
+            provider_sim("primary") as primary, \
+            app_process(primary=primary, redis=ha) as app, app.client() as client:
+        q = {"question": "How often should Vault credentials be rotated?"}
+        providers = [client.post("/v1/answer", json=q).json()["provider"] for _ in range(5)]
+        ready = client.get("/readyz").json()
+        metrics = client.get("/metrics").text
+    assert providers == ["primary"] * 5
+    cache = ready["dependencies"]["cache"]
+    assert cache["ok"] is True and cache["breaker"]["state"] == "closed"
+    assert "NOREPLICAS" in cache["last_error"]
+    assert 'rag_cache_total{result="write_error"} 5.0' in metrics
+    assert 'rag_cache_total{result="miss"} 5.0' in metrics
