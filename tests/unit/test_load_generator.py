@@ -48,7 +48,7 @@ def test_records_every_request_on_schedule_with_headers() -> None:
     assert all(req.start_ns[i] >= req.intended_ns[i] for i in range(len(req)))
     assert all(req.end_ns[i] > req.start_ns[i] for i in range(len(req)))
     assert report.errors == report.timeouts == report.dropped == 0
-    assert report.connections < 20  # keep-alive: a handful of connections, not one per request
+    assert report.connections < report.sent / 3  # keep-alive: connections are reused
     assert not report.fell_behind, report.fell_behind_reason
     (stop,) = tl.events_of("load.stop")
     assert stop.get("sent") == report.sent and stop.get("fell_behind") is False
@@ -105,7 +105,8 @@ def test_stalled_requests_time_out_and_a_cap_drops_rather_than_queues() -> None:
     assert report.timeouts + report.dropped == 100
     for i in range(len(req)):
         if req.outcome[i] == Outcome.TIMEOUT:
-            assert (req.end_ns[i] - req.start_ns[i]) / 1e6 == pytest.approx(300, abs=60)
+            # never early; late only by the event loop's own delay on a busy machine
+            assert 295 <= (req.end_ns[i] - req.start_ns[i]) / 1e6 <= 450
             assert req.strings[req.error[i]] == "TimeoutError"
         else:
             assert req.strings[req.error[i]] == "ConnectionCapReached"
