@@ -104,7 +104,8 @@ def test_kill_start_pause_resume(healed_stack) -> None:
     stack.kill("app-az-b")
     assert not stack.is_running("app-az-b") and stack.pid("app-az-b") is None
     responses = _answers(stack, 6)  # HAProxy retries/redispatches around the dead replica
-    assert all(r.status_code == 200 for r in responses)
+    assert all(r.status_code == 200 for r in responses), [
+        (r.status_code, r.headers.get("x-replica"), r.text[:200]) for r in responses]
     stack.start("app-az-b")
     assert stack.is_running("app-az-b") and stack.pid("app-az-b") != pid
     stack.pause("redis-az-c")

@@ -120,16 +120,13 @@ def haproxy_config(plan: RunPlan, knobs: Mapping[str, Any], *, stats_socket: str
     if knobs["haproxy.observe_layer7"]:
         default_server += f" observe layer7 error-limit {OBSERVE_ERROR_LIMIT} on-error mark-down"
     out = [
-        "global",
-        "  log stdout format raw local0 notice",
+        "global",  # no log target: in foreground (-db) state changes go to stderr once
         f"  stats socket {stats_socket} mode 600 level admin",
         "  maxconn 5000",
         "  hard-stop-after 3s",
         "",
         "defaults",
         "  mode http",
-        "  log global",
-        "  option dontlognull",
         f"  timeout connect {knobs['haproxy.timeout_connect_ms']}ms",
         "  timeout client 60s",
         f"  timeout server {knobs['haproxy.timeout_server_ms']}ms",
