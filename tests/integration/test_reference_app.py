@@ -225,6 +225,7 @@ def strict_app(sims: tuple[Sim, Sim]) -> Iterator[tuple[App, RedisHA]]:
         yield a, redis
 
 
+@pytest.mark.slow
 def test_redis_down_cache_fails_open_and_no_fallback_fails_answers(
         strict_app: tuple[App, RedisHA], sims: tuple[Sim, Sim]) -> None:
     app, redis = strict_app
@@ -255,6 +256,7 @@ def test_redis_down_cache_fails_open_and_no_fallback_fails_answers(
 # -- a third replica: vector tier in server mode, Qdrant unreachable ---------------------------
 
 
+@pytest.mark.slow
 def test_retrieval_down_answers_without_context_degraded(sims: tuple[Sim, Sim]) -> None:
     from conftest_app import free_port
 
