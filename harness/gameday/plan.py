@@ -128,6 +128,11 @@ def _entry(i: int, item: Mapping[str, Any], base: Path, file: str | None,
         exp = exp.with_overrides(trials=item.get("trials"), rate=item.get("rate"),
                                  seed=item.get("seed"), knobs=effective_knobs or None,
                                  duration_scale=item.get("duration_scale"))
+        if "warmup" in item:
+            data = exp.model_dump()
+            data["load"]["warmup"] = seconds(item["warmup"])
+            exp = Experiment.model_validate(data)
+            exp.check()
     except ConfigError as exc:
         raise ConfigError(f"override rejected: {exc.message}", file=file,
                           field=f"experiments[{i}]", value=exc.value, allowed=exc.allowed) from None

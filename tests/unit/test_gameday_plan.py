@@ -32,6 +32,15 @@ def test_defaults_and_overrides() -> None:
     assert e.dedicated_knobs is None and e.planned_requests == 2 * 150 * 165
 
 
+def test_warmup_override_applies_after_scaling() -> None:
+    [e] = plan(experiments=[{"file": "app-replica-kill.yaml", "duration_scale": 0.5,
+                             "warmup": "40s"}]).entries
+    assert e.experiment.load.warmup == 40.0 and e.experiment.load.duration == 165.0
+    with pytest.raises(ConfigError) as err:
+        plan(experiments=[{"file": "app-replica-kill.yaml", "warmup": "soon"}])
+    assert err.value.field == "experiments[0].warmup"
+
+
 def test_knobs_shared_and_dedicated_stacks(tmp_path: Path) -> None:
     exp = yaml.safe_load((EXPERIMENTS / "app-replica-kill.yaml").read_text())
     exp["name"] = "kill-no-retries"
