@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from harness.analysis.projection import project_annual
 from harness.analysis.run import RunAnalysis, analyse
 from harness.analysis.spec import AnalysisSpec, SLOSpec
 from harness.analysis.trials import distributions_json
@@ -176,11 +177,20 @@ def build_report(facts: RunFacts, overall: RunAnalysis,
         "generator": _generator(a["generator"], facts.experiment), "faults": faults,
         "trials": trials,
         "distributions": distributions_json([t for _, t in per_trial]),
-        "projection": None, "skipped": None, "requests": a.get("requests"),
+        "projection": _projection([t for _, t in per_trial]), "skipped": None,
+        "requests": a.get("requests"),
         "unattributed_bad_requests": a.get("unattributed_bad_requests"),
         "analysis": a.get("analysis"),
     })
     return rep
+
+
+def _projection(trials: Sequence[RunAnalysis]) -> dict[str, Any] | None:
+    """A year projected from the trials with the default fault frequencies (editable by the
+    game day / gate); None when nothing was measured."""
+    if not trials or not any(t.requests for t in trials):
+        return None
+    return project_annual(list(trials)).to_json()
 
 
 def skipped_report(facts: RunFacts, reason: str, capability: str | None = None

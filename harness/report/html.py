@@ -209,6 +209,11 @@ def render_html(rep: Mapping[str, Any], series: Series | None) -> str:
         parts.append(f"<section><h2>SLOs</h2>{_slo_table(rep['slos'])}</section>")
         if rep.get("faults"):
             parts.append(f"<section><h2>Faults</h2>{_fault_table(rep['faults'])}</section>")
+        proj = rep.get("projection") or {}
+        if proj.get("answer"):
+            parts.append(f"<section><h2>A year like this</h2><p>{escape(proj['answer'])} "
+                         "(default incident frequencies per fault family; see "
+                         "docs/MEASUREMENT.md)</p></section>")
         if rep.get("distributions") and len(rep.get("trials") or []) > 1:
             parts.append(f"<section><h2>Over {len(rep['trials'])} trials</h2>"
                          f"{_dist_table(rep['distributions'])}</section>")

@@ -74,6 +74,8 @@ def render_markdown(rep: Mapping[str, Any]) -> str:
               ", ".join(f["services"]), _n(f["injected_at_s"]), _n(f["reverted_at_s"]),
               _n(f["landed"]), _n(f["detect_s"]), _n(f["failover_s"]), _n(f["recover_s"]),
               _n(f["bad_requests"]), _n(f["error_seconds"])] for f in rep["faults"]])
+    if (rep.get("projection") or {}).get("answer"):
+        out += [f"Projection (default incident frequencies): {rep['projection']['answer']}.", ""]
     if len(rep.get("trials") or []) > 1 and rep.get("distributions"):
         out += [f"## Over {len(rep['trials'])} trials", ""]
         out += _table(["fault", "metric", "min", "median", "p95", "max"],

@@ -97,6 +97,8 @@ def test_report_with_two_trials_and_distributions() -> None:
     assert abs(det["min"] - 0.3) < 0.01 and abs(det["max"] - 0.6) < 0.01
     assert rep["slos"][0]["total"] == 2200 and rep["slos"][0]["bad"] == 10
     assert rep["generator"]["rate"] == 100.0 and rep["generator"]["kind"] == "openloop"
+    assert rep["projection"]["meets"] in ("yes", "no", "uncertain")
+    assert rep["projection"]["kinds"][0]["name"] == "kill"
 
 
 def test_steady_state_failure_is_inconclusive_even_when_slo_fails() -> None:
