@@ -83,8 +83,11 @@ def test_stop_condition_aborts_and_heals(healed_stack: Any, tmp_path: Path) -> N
     healed_stack.wait_ready(60.0)  # every replica came back
 
 
-def test_sigint_reverts_heals_and_writes_report(local_stack: Any, tmp_path: Path) -> None:
-    """Ctrl-C in the middle of the method: exit 130, faults reverted, stack down, report kept."""
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_signal_reverts_heals_and_writes_report(local_stack: Any, tmp_path: Path,
+                                                sig: signal.Signals) -> None:
+    """Ctrl-C or SIGTERM in the middle of the method: exit 130, faults reverted, the run's own
+    stack torn down, the report of the partial run kept."""
     from harness.stack.local.record import RunStore
     from harness.stack.local.verify import leftovers
 
@@ -105,7 +108,7 @@ def test_sigint_reverts_heals_and_writes_report(local_stack: Any, tmp_path: Path
     time.sleep(1.0)
     keys = {r.key for r in RunStore().all() if "it-sigint" in r.run_id}
     assert keys, "the run's stack record was not found"
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(sig)
     rc = proc.wait(timeout=120)
     err = proc.stderr.read()
     proc.stderr.close()
