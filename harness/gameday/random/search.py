@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from random import Random
@@ -179,16 +180,11 @@ class _Runner:
             f"for {d.duration_s:g}s".replace("  ", " ") for d in schedule))
         heal_all(self.stack, None)
         self.stack.wait_ready(timeout=60.0)
-        writer = (AckedWriter(self.sentinels) if "writes" in self.cfg.invariants
-                  and self.sentinels else None)
         writes: WriteCheck | None = None
-        if writer is not None:
-            writer.__enter__()
-        try:
+        with ExitStack() as es:  # the writer thread stops when the run ends, however it ends
+            writer = (es.enter_context(AckedWriter(self.sentinels))
+                      if "writes" in self.cfg.invariants and self.sentinels else None)
             result = run_experiment(exp, stack=self.stack, report_dir=self.report_dir)
-        finally:
-            if writer is not None:
-                writer.stop()
         left = leftovers(self.stack)  # before healing: what the run itself left behind
         heal_all(self.stack, None)
         ready_error = None
