@@ -1,7 +1,8 @@
 """Retrieval through ``langchain_qdrant.QdrantVectorStore``: embedded or against a Qdrant server.
 
 * ``embedded`` (default): ``QdrantClient(":memory:")`` inside the replica, loaded from
-  ``RAG_CORPUS`` at startup. Searches run inline (pure CPU, sub-millisecond).
+  ``RAG_CORPUS`` at startup. Searches run inline (pure CPU, sub-millisecond) and, as the
+  collection never changes, are memoised per question (LRU, 4096 questions).
 * ``server``: a ``QdrantClient`` against ``RAG_QDRANT_URL`` (the HAProxy front door of the
   cluster). The store is built without validating the collection, so the replica starts while
   Qdrant is down; a background thread creates the collection (explicit shards, replication
@@ -14,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +52,10 @@ class Retriever:
         self.last_error = ""
         self._stop = threading.Event()
         self._loader: threading.Thread | None = None
+        # Embedded mode: the collection is loaded once and never changes, so results are
+        # memoised per question (questions repeat under load). Server mode never memoises:
+        # every search reaches Qdrant, so vector-tier faults show.
+        self._memo = lru_cache(maxsize=4096)(lambda q: tuple(self._search(q)))
         if settings.qdrant_mode == "embedded":
             self.client = QdrantClient(":memory:")
             self._ensure_collection()
@@ -97,7 +103,7 @@ class Retriever:
     async def search(self, question: str) -> list[Document]:
         """Top-k passages; raises whatever the client raised (or TimeoutError)."""
         if self.settings.qdrant_mode == "embedded":
-            return self._search(question)
+            return list(self._memo(question))
         return await asyncio.wait_for(asyncio.to_thread(self._search, question),
                                       timeout=self.settings.retrieval_timeout_s)
 
