@@ -107,7 +107,7 @@ class Settings:
     qdrant_write_consistency: int = 1
     collection: str = "kb"
     corpus: Path = DEFAULT_CORPUS
-    embed_dim: int = 256
+    embed_dim: int = 512
     host: str = "127.0.0.1"
     port: int = 8000
 

@@ -44,7 +44,7 @@ def _bucket(token: str, dim: int) -> tuple[int, float]:
 class HashingEmbeddings(Embeddings):
     """Feature-hashing embeddings (``dim`` buckets, unigrams + bigrams, L2-normalised)."""
 
-    def __init__(self, dim: int = 256, *, bigram_weight: float = 0.5) -> None:
+    def __init__(self, dim: int = 512, *, bigram_weight: float = 0.5) -> None:
         if dim < 8:
             raise ValueError(f"dim must be at least 8 (got {dim})")
         self.dim = dim

@@ -83,6 +83,12 @@ class Retriever:
             except Exception:  # another replica created it first (409): fine if it exists now
                 if not self.client.collection_exists(name):
                     raise
+        vectors = self.client.get_collection(name).config.params.vectors
+        size = getattr(vectors, "size", None)
+        if size is not None and size != s.embed_dim:
+            raise ValueError(f"collection {name!r} has vectors of size {size}, but "
+                             f"RAG_EMBED_DIM is {s.embed_dim}: set RAG_EMBED_DIM={size} or "
+                             "recreate the collection")
         count = self.client.count(name, exact=True).count
         if count < len(self.documents):  # deterministic ids: re-loading is idempotent
             store = QdrantVectorStore(client=self.client, collection_name=name,

@@ -73,3 +73,19 @@ def test_committed_corpus_matches_its_generator() -> None:
     assert 200 <= len(docs) <= 1000
     ids = [json.loads(d)["id"] for d in docs]
     assert len(set(ids)) == len(ids)
+
+
+def test_a_collection_of_another_vector_size_is_refused_clearly() -> None:
+    from qdrant_client import models
+
+    settings = load_settings({"RAG_API_KEY": "k", "RAG_PRIMARY_URL": "http://x/v1",
+                              "RAG_CORPUS": str(CORPUS / "documents.jsonl")})
+    r = Retriever(settings)
+    try:
+        r.client.delete_collection("kb")
+        r.client.create_collection("kb", vectors_config=models.VectorParams(
+            size=64, distance=models.Distance.COSINE))
+        with pytest.raises(ValueError, match="size 64, but RAG_EMBED_DIM is 512"):
+            r._ensure_collection()
+    finally:
+        r.close()
