@@ -72,13 +72,15 @@ class SentinelCache(BaseCache):
         sentinel_kw, conn_kw = self._kwargs(redis.asyncio.retry.Retry(NoBackoff(), 0))
         asentinel = _RemapSentinelAsync(list(sentinels), sentinel_kwargs=sentinel_kw, **conn_kw)
         asentinel.address_map = self._args[4]
+        self._asentinel = asentinel
         self._async = asentinel.master_for(master, **conn_kw)
         self._sync: redis.Redis | None = None
+        self._ssentinel: _RemapSentinelSync | None = None
 
     def _kwargs(self, retry: Any) -> tuple[dict[str, Any], dict[str, Any]]:
         """(sentinel kwargs, connection kwargs): explicit timeouts, no retries."""
         _, sentinel_timeout, socket_timeout, connect_timeout, _ = self._args
-        common = {"retry": retry, "retry_on_error": [], "lib_name": None, "lib_version": None}
+        common = {"retry": retry, "retry_on_error": [], "driver_info": None}
         return ({"socket_timeout": sentinel_timeout, "socket_connect_timeout": sentinel_timeout,
                  **common},
                 {"socket_timeout": socket_timeout, "socket_connect_timeout": connect_timeout,
@@ -143,7 +145,20 @@ class SentinelCache(BaseCache):
         return True, "ok"
 
     async def aclose(self) -> None:
+        """Close every connection (master and sentinels, async and sync)."""
         await self._async.aclose()
+        await self._async.connection_pool.disconnect()
+        for client in self._asentinel.sentinels:
+            await client.aclose()
+        self.close()
+
+    def close(self) -> None:
+        if self._sync is not None:
+            self._sync.close()
+            self._sync.connection_pool.disconnect()
+        if self._ssentinel is not None:
+            for client in self._ssentinel.sentinels:
+                client.close()
 
     # -- sync (BaseCache's required interface; same fail-open rules) -----------------------------
 
@@ -153,6 +168,7 @@ class SentinelCache(BaseCache):
             sentinel_kw, conn_kw = self._kwargs(redis.retry.Retry(NoBackoff(), 0))
             sentinel = _RemapSentinelSync(sentinels, sentinel_kwargs=sentinel_kw, **conn_kw)
             sentinel.address_map = mapping
+            self._ssentinel = sentinel
             self._sync = sentinel.master_for(self.master, **conn_kw)
         return self._sync
 
