@@ -21,7 +21,12 @@ from typing import Any
 from harness.errors import HarnessError, StackError
 from harness.gameday.plan import OVERHEAD_S, Plan, PlanEntry
 from harness.gameday.render import render_html, render_markdown, trend_charts
-from harness.gameday.summary import ExperimentOutcome, GamedayResult, project_reports
+from harness.gameday.summary import (
+    ExperimentOutcome,
+    GamedayResult,
+    project_reports,
+    truncated_runs,
+)
 from harness.gate.reports import load_report
 from harness.history.store import HistoryStore
 from harness.history.trends import trends
@@ -261,6 +266,10 @@ def write_gameday_report(plan: Plan, outcomes: list[ExperimentOutcome], *, store
                          duration_s: float, notes: list[str], stopped: str | None,
                          stack_error: str | None = None, trend_runs: int = 20) -> GamedayFiles:
     reports = [o.report for o in outcomes if o.report is not None]
+    cut = truncated_runs(reports)
+    if cut:
+        notes = [*notes, "projection: impact of " + ", ".join(cut) + " is cut off where the run "
+                 "ended early (a lower bound), so the projection cannot answer 'yes'"]
     result = GamedayResult(
         gameday_id=gameday_id, plan=plan.to_json(), started_at=started_at.isoformat(),
         duration_s=duration_s, outcomes=tuple(outcomes), notes=tuple(notes),

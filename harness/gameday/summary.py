@@ -4,7 +4,7 @@ annual availability projection over every report (pure: no I/O, no clock)."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -16,7 +16,8 @@ from harness.analysis.projection import (
 )
 from harness.gate.reports import LoadedReport, metric_value
 
-__all__ = ["ExperimentOutcome", "GamedayResult", "combine_verdicts", "project_reports"]
+__all__ = ["ExperimentOutcome", "GamedayResult", "combine_verdicts", "project_reports",
+           "truncated_runs"]
 
 Status = Literal["ran", "skipped", "error"]
 
@@ -100,11 +101,20 @@ class GamedayResult:
                 "projection": self.projection.to_json() if self.projection else None}
 
 
+def truncated_runs(reports: Sequence[LoadedReport]) -> list[str]:
+    """Runs that ended early (stop condition, interruption, harness error): their faults'
+    measured impact is cut off, so it is only a lower bound of what the incident costs."""
+    return [f"{r.experiment} ({r.data.get('end_reason')})" for r in reports
+            if not r.skipped_reason and r.data.get("end_reason") not in (None, "completed")
+            and r.faults]
+
+
 def project_reports(reports: Sequence[LoadedReport], *,
                     frequencies: Mapping[str, float] | None = None,
                     objective: float | None = None) -> Projection | None:
     """The annual projection over a whole game day: every landed fault of every report is one
-    sample of its kind's cost (error-seconds); requests no fault explains are the background."""
+    sample of its kind's cost (error-seconds); requests no fault explains are the background.
+    When a run ended early its impact is a lower bound, so "yes" becomes "uncertain"."""
     samples: dict[str, tuple[str, list[float]]] = {}
     bad = total = 0
     for r in reports:
@@ -127,5 +137,8 @@ def project_reports(reports: Sequence[LoadedReport], *,
     kinds = {n: KindSamples(name=n, family=fam, error_seconds=tuple(v))
              for n, (fam, v) in samples.items()}
     freqs = FaultFrequencies.from_mapping(frequencies) if frequencies else FaultFrequencies()
-    return project_samples(kinds, objective=objective, frequencies=freqs, background_bad=bad,
-                           background_total=total)
+    projection = project_samples(kinds, objective=objective, frequencies=freqs,
+                                 background_bad=bad, background_total=total)
+    if projection.meets == "yes" and truncated_runs(reports):
+        projection = replace(projection, meets="uncertain")  # truncated impact: a lower bound
+    return projection

@@ -18,6 +18,7 @@ from harness.gameday import (
     render_markdown,
 )
 from harness.gameday.render import trend_charts
+from harness.gameday.summary import truncated_runs
 from harness.gate import report_from_mapping
 from harness.history import HistoryStore, trends
 
@@ -82,6 +83,16 @@ def test_projection_over_reports_uses_fault_kinds_and_background() -> None:
     assert project_reports([]) is None
     skipped = rep("pass", skipped={"reason": "x"})
     assert project_reports([skipped]) is None
+
+
+def test_projection_of_a_run_cut_short_cannot_say_yes() -> None:
+    ok = rep("pass")
+    full = project_reports([ok], frequencies={"process": 1, "provider": 1})
+    assert full is not None and full.meets == "yes"
+    cut = rep("pass", end_reason="stop-condition")
+    assert truncated_runs([cut]) == ["replica-kill (stop-condition)"]
+    p = project_reports([cut], frequencies={"process": 1, "provider": 1})
+    assert p is not None and p.meets == "uncertain" and p.answer.endswith("uncertain")
 
 
 def test_markdown_lists_every_experiment_with_links_and_reasons(tmp_path: Path) -> None:
