@@ -35,6 +35,8 @@ def register(sub: Any) -> None:
                    help=f"history database for regression limits (default ${ENV_VAR} or "
                         "reports/history.sqlite)")
     p.add_argument("--json", action="store_true", help="print the result as JSON instead")
+    p.add_argument("--hide-skipped", action="store_true",
+                   help="leave SKIP rows out of the table (they are still counted)")
     p.add_argument("--output", metavar="FILE", help="also write the JSON result to FILE")
     p.set_defaults(func=run)
 
@@ -58,5 +60,6 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result.to_json(), indent=2))
     else:
-        render_table(result, Console(file=sys.stdout, width=max(160, Console().width)))
+        render_table(result, Console(file=sys.stdout, width=max(160, Console().width)),
+                     show_skipped=not args.hide_skipped)
     return result.exit_code

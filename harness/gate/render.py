@@ -13,12 +13,14 @@ STYLES = {Outcome.PASS: "green", Outcome.FAIL: "bold red", Outcome.INCONCLUSIVE:
           Outcome.SKIP: "dim"}
 
 
-def render_table(result: GateResult, console: Console) -> None:
+def render_table(result: GateResult, console: Console, *, show_skipped: bool = True) -> None:
     table = Table(title=f"gate: policy {result.policy}", show_lines=False)
     table.add_column("report", no_wrap=True)
     for col in ("rule", "subject", "measured", "limit", "result", "detail"):
         table.add_column(col, overflow="fold")
     for r in result.rules:
+        if r.outcome is Outcome.SKIP and not show_skipped:
+            continue
         shown = str(r.outcome)
         if r.raw is not r.outcome:
             shown = f"{r.raw}->{r.outcome}"

@@ -322,6 +322,13 @@ def test_cli_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     out = capsys.readouterr().out
     assert "budget.max_consumed" in out and "gate PASS" in out
     assert main(["gate", "--policy", str(pol), str(good), str(bad), *hist]) == EXIT["fail"]
+    capsys.readouterr()
+    faults = tmp_path / "f.yaml"
+    faults.write_text("schema: chaos-harness/gate-policy\nversion: 1\n"
+                      "faults: [{family: zone, max_failover_s: 1}]\n")
+    assert main(["gate", "--policy", str(faults), str(good), "--hide-skipped"]) == EXIT["ok"]
+    out = capsys.readouterr().out
+    assert "faults[0]" not in out and "1 skipped" in out
     assert main(["gate", "--policy", str(pol), str(inc), *hist]) == EXIT["inconclusive"]
     assert main(["gate", "--policy", str(tmp_path / "x.yaml"), str(good)]) == EXIT["usage"]
     assert main(["gate", "--policy", str(pol), str(tmp_path / "none.json")]) == EXIT["usage"]
