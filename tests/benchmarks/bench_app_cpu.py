@@ -7,7 +7,8 @@ simulator's CPU per completion and throughput. Real processes on 127.0.0.1. Prin
 ``--stack`` runs instead, through the real local stack (``harness.stack.open_stack``) under
 open-loop load: primary 100% 5xx for ``--fault-s`` seconds, a Redis master SIGKILL, and the same
 provider fault with ``app.fallback_enabled=false`` (answers degrade) and with degradation off as
-well (answers fail); it prints the failed-answer counts per phase.
+well (answers fail); it prints the failed-answer counts per phase. ``--stack-cpu 300`` prints
+the CPU each stack component spends per answer at 300 answers/s (warm cache) and the latency.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -159,6 +161,55 @@ def bench_stack(rate: float, fault_s: float, warmup_s: float) -> None:
             print(f"  generator: {report}")
 
 
+def bench_stack_cpu(rate: float, warmup_s: float = 15.0, measure_s: float = 10.0) -> None:
+    """Through the real local stack, no faults: CPU per component per answer, and latency."""
+    import resource
+    import time as _t
+
+    from harness.load import OpenLoopGenerator, RequestMix
+    from harness.stack import open_stack
+    from harness.timeline import Timeline
+
+    def own_cpu() -> float:
+        ru = resource.getrusage(resource.RUSAGE_SELF)
+        return ru.ru_utime + ru.ru_stime
+
+    mix = RequestMix.from_questions(ROOT / "fixtures/corpus/questions.jsonl", seed=1)
+    tl = Timeline()
+    with open_stack(timeline=tl) as stack:
+        st = stack.status()
+        pids = {s.name: s.pid for s in st.services if s.pid}
+        with OpenLoopGenerator(url=st.front_door, api_key=st.api_key, rate=60, mix=mix, seed=2,
+                               timeline=Timeline()) as warm:
+            _t.sleep(warmup_s)  # fill the cache at a gentle rate
+            warm.stop()
+        with OpenLoopGenerator(url=st.front_door, api_key=st.api_key, rate=rate, mix=mix,
+                               seed=1, timeline=tl) as gen:
+            _t.sleep(3)
+            c0, s0, t0 = {n: proc_cpu_s(p) for n, p in pids.items()}, own_cpu(), _t.monotonic_ns()
+            _t.sleep(measure_s)
+            c1, s1, t1 = {n: proc_cpu_s(p) for n, p in pids.items()}, own_cpu(), _t.monotonic_ns()
+            report = gen.stop()
+    counts = _window(tl, t0, t1)
+    n = max(1, counts.get("total", 0))
+    cols = tl.requests
+    lat = sorted((cols.end_ns[i] - cols.intended_ns[i]) / 1e6 for i in range(len(cols))
+                 if t0 <= cols.intended_ns[i] < t1)
+    print(f"stack at {rate:.0f}/s for {measure_s:.0f} s (load average {os.getloadavg()[0]:.1f}): "
+          f"{counts}; latency from intended send p50 {lat[len(lat) // 2]:.1f} ms, "
+          f"p99 {lat[int(len(lat) * 0.99)]:.1f} ms, max {lat[-1]:.1f} ms")
+    total = 0.0
+    for name in sorted(c0):
+        used = c1[name] - c0[name]
+        total += used
+        print(f"  {name:18s} {used / measure_s * 100:5.1f}% of a core, {used / n * 1000:.3f} ms/answer")
+    gen_cpu = s1 - s0
+    print(f"  {'load generator':18s} {gen_cpu / measure_s * 100:5.1f}% of a core, "
+          f"{gen_cpu / n * 1000:.3f} ms/answer")
+    print(f"  whole stack + generator: {(total + gen_cpu) / measure_s * 100:.0f}% of one core; "
+          f"{report}")
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--n", type=int, default=400)
@@ -168,7 +219,12 @@ def main() -> int:
     p.add_argument("--rate", type=float, default=100.0)
     p.add_argument("--fault-s", type=float, default=30.0)
     p.add_argument("--warmup-s", type=float, default=20.0)
+    p.add_argument("--stack-cpu", type=float, metavar="RATE",
+                   help="instead, CPU per component through the real stack at RATE answers/s")
     args = p.parse_args()
+    if args.stack_cpu:
+        bench_stack_cpu(args.stack_cpu)
+        return 0
     if args.stack:
         bench_stack(args.rate, args.fault_s, args.warmup_s)
         return 0
