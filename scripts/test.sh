@@ -9,7 +9,7 @@ cd "$ROOT"
 PY="$ROOT/.venv/bin/python"
 
 # Reap any stack a killed earlier run left behind, so tests start from a clean machine.
-"$PY" -m harness down --all --quiet >/dev/null 2>&1 || true
+"$PY" -m harness down --stale >/dev/null 2>&1 || true
 
 set +e
 "$PY" -m pytest -p no:cacheprovider "$@"

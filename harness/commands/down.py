@@ -25,6 +25,8 @@ def register(sub: Any) -> None:
     p.add_argument("--run-id", metavar="ID", help="which run (default: the only running one)")
     p.add_argument("--all", action="store_true",
                    help="every run of ours, also ones a live harness process still owns")
+    p.add_argument("--stale", action="store_true",
+                   help="only reap runs whose harness died; leave live stacks alone")
     p.add_argument("--substrate", default="local", choices=("local", "docker"))
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=run)
@@ -45,8 +47,11 @@ def run(args: argparse.Namespace) -> int:
         if rec.stale:
             removed[rec.run_id] = store.teardown(rec)
             keys[rec.run_id] = rec.key
-    candidates = [r for r in store.all() if args.all or (
+    candidates = [] if args.stale else [r for r in store.all() if args.all or (
         r.detached if args.run_id is None else args.run_id in (r.run_id, r.key))]
+    if args.stale and (args.all or args.run_id):
+        raise StackError("--stale reaps only dead runs; it does not combine with --all or "
+                         "--run-id", component="local")
     if args.run_id is None and not args.all and len(candidates) > 1:
         raise StackError(f"several stacks are running ({[r.run_id for r in candidates]}); "
                          f"expected one", component="local",
