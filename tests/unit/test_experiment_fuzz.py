@@ -79,7 +79,6 @@ _FUZZ = settings(max_examples=1000, deadline=None, derandomize=True,
                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 
 
-@pytest.mark.slow
 @_FUZZ
 @given(documents)
 def test_random_structures(doc: Any) -> None:
@@ -127,7 +126,6 @@ def mutated(draw: st.DrawFn) -> Any:
     return doc
 
 
-@pytest.mark.slow
 @_FUZZ
 @given(mutated())
 def test_mutated_valid_documents(doc: Any) -> None:
@@ -148,7 +146,6 @@ faults_steps = st.fixed_dictionaries(
               "start": scalars})
 
 
-@pytest.mark.slow
 @_FUZZ
 @given(st.lists(faults_steps, min_size=1, max_size=3))
 def test_bad_fault_names_targets_and_params(steps: list[dict[str, Any]]) -> None:

@@ -115,7 +115,6 @@ def test_experiment_files_collected_only_when_asked(pytester: pytest.Pytester) -
     assert "gameday" not in out and "other" not in out
 
 
-@pytest.mark.slow
 def test_bad_experiment_file_fails_with_config_error_and_no_stack(
         pytester: pytest.Pytester) -> None:
     pytester.makeconftest(FAKE_RUNNER)
@@ -128,7 +127,6 @@ def test_bad_experiment_file_fails_with_config_error_and_no_stack(
     assert "Traceback" not in result.stdout.str()
 
 
-@pytest.mark.slow
 def test_collected_items_map_verdicts_and_record_properties(pytester: pytest.Pytester) -> None:
     pytester.makeconftest(FAKE_RUNNER)
     pytester.makefile(".yaml", tiny=GOOD, **{
@@ -149,7 +147,6 @@ def test_collected_items_map_verdicts_and_record_properties(pytester: pytest.Pyt
     assert (pytester.path / "out" / "r-tiny" / "report.html").exists()
 
 
-@pytest.mark.slow
 def test_run_experiment_fixture_with_path_and_model(pytester: pytest.Pytester) -> None:
     pytester.makeconftest(FAKE_RUNNER)
     pytester.makefile(".yaml", tiny=GOOD)
