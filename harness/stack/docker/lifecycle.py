@@ -123,8 +123,8 @@ def _new_run(run_id: str, overrides: Mapping[str, Any], resolved: Mapping[str, A
     run = DockerRun(
         run_id=run_id, project=project, context=str(repo_root()),
         compose_file=layout.COMPOSE_FILE, state_dir=str(state), port_base=port_base,
-        api_key=secrets.token_urlsafe(16), provider_key=secrets.token_urlsafe(12),
-        control_token=secrets.token_urlsafe(16),
+        api_key=secrets.token_hex(16), provider_key=secrets.token_hex(12),
+        control_token=secrets.token_hex(16),
         seed=seed if seed is not None else int.from_bytes(os.urandom(2), "big"),
         knobs=dict(overrides), images={k: os.environ[k] for k in _IMAGE_VARS if k in os.environ})
     try:

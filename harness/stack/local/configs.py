@@ -227,7 +227,7 @@ def provider_argv(python: str, plan: RunPlan, name: str, knobs: Mapping[str, Any
     host = plan.ip(EXTERNAL)
     return [python, "-m", "harness.simulators.provider", "--name", name,
             "--host", host, "--port", str(port), "--control-host", host,
-            "--control-port", str(control), "--token", token,
+            "--control-port", str(control), f"--token={token}",
             "--latency-ms", f"{knobs['provider.base_latency_ms']:g}",
             "--tokens-per-s", f"{knobs['provider.tokens_per_s']:g}", "--seed", str(seed)]
 

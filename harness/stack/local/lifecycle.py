@@ -203,10 +203,10 @@ def start_local_stack(*, knobs: Mapping[str, Any] | None = None, run_id: str | N
         notes = [f"vector tier: {'3-node Qdrant cluster, ' if cluster else 'embedded, '}{qwhy}"]
         if no_netns:
             notes.append(f"zones are loopback addresses, zone isolation unsupported: {no_netns}")
-        topo = build_topology(plan, api_key=secrets.token_urlsafe(16), cluster=cluster)
+        topo = build_topology(plan, api_key=secrets.token_hex(16), cluster=cluster)
         rec.extra.update(topology=topo.to_json(), knobs=dict(knobs or {}), notes=notes,
-                         provider_token=secrets.token_urlsafe(16),
-                         provider_key=secrets.token_urlsafe(12), api_key=topo.api_key,
+                         provider_token=secrets.token_hex(16),
+                         provider_key=secrets.token_hex(12), api_key=topo.api_key,
                          corpus=corpus_path(), seed=int.from_bytes(os.urandom(2), "big"))
         store.save(rec)
         if plan.netns_mode:
