@@ -171,6 +171,13 @@ def test_provider_and_qdrant_command_lines() -> None:
     assert "--host 10.213.7.20 --port 9002" in joined and "--control-port 9102" in joined
     assert "--latency-ms 35 --tokens-per-s 500 --seed 9" in joined and "--token=T" in joined
 
+    assert configs.qdrant_argv("/q", p, "az-a") == ["/q", "--uri", "http://10.213.7.11:6335"]
+    assert configs.qdrant_argv("/q", p, "az-b") == [
+        "/q", "--bootstrap", "http://10.213.7.11:6335", "--uri", "http://10.213.7.12:6335"]
+    env = configs.qdrant_env(p, "az-c", storage="/st")
+    assert env["QDRANT__CLUSTER__ENABLED"] == "true"
+    assert env["QDRANT__SERVICE__HOST"] == "10.213.7.13"
+
 
 def test_a_provider_token_that_looks_like_an_option_still_starts_the_simulator() -> None:
     # Regression: "--token", "-x..." made argparse reject the simulator's command line, so the
@@ -179,9 +186,3 @@ def test_a_provider_token_that_looks_like_an_option_still_starts_the_simulator()
 
     argv = configs.provider_argv("/py", plan(), "primary", resolve_knobs(), token="-Ab3", seed=1)
     assert _parse(argv[3:]).token == "-Ab3"
-    assert configs.qdrant_argv("/q", p, "az-a") == ["/q", "--uri", "http://10.213.7.11:6335"]
-    assert configs.qdrant_argv("/q", p, "az-b") == [
-        "/q", "--bootstrap", "http://10.213.7.11:6335", "--uri", "http://10.213.7.12:6335"]
-    env = configs.qdrant_env(p, "az-c", storage="/st")
-    assert env["QDRANT__CLUSTER__ENABLED"] == "true"
-    assert env["QDRANT__SERVICE__HOST"] == "10.213.7.13"
