@@ -27,8 +27,8 @@ EXIT = {
     "interrupted": 130,
 }
 
-COMMANDS = ("up", "status", "down", "fault", "heal", "run", "recheck", "gameday", "history",
-            "gate")
+COMMANDS = ("up", "status", "down", "fault", "heal", "knobs", "run", "recheck", "gameday",
+            "history", "gate")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -57,6 +57,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT["usage"]
     try:
         return int(args.func(args))
+    except BrokenPipeError:  # output piped into `head` and the like
+        sys.stderr.close()
+        return EXIT["ok"]
     except KeyboardInterrupt:
         print("interrupted: every fault was reverted and the stack torn down", file=sys.stderr)
         return EXIT["interrupted"]

@@ -44,7 +44,7 @@ def register(sub: Any) -> None:
                         "else random; always recorded in the report)")
     p.add_argument("--set", dest="knobs", action="append", default=[], metavar="KNOB=VALUE",
                    help="override a knob for every experiment, e.g. --set haproxy.retries=0 "
-                        "(repeatable; see 'chaos-harness up --help' for knobs)")
+                        "(repeatable; 'chaos-harness knobs' lists them)")
     p.add_argument("--trials", type=int, default=None, help="override the number of trials")
     p.add_argument("--rate", type=float, default=None, help="override the load rate (req/s)")
     p.add_argument("--quick", action="store_true",

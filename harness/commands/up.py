@@ -25,7 +25,7 @@ def register(sub: Any) -> None:
                     "until it is ready, print its status and leave it running.")
     p.add_argument("--substrate", default="local", choices=("local", "docker"))
     p.add_argument("--set", dest="knobs", action="append", default=[], metavar="KNOB=VALUE",
-                   help="override a knob (repeatable); see 'chaos-harness run --help'")
+                   help="override a knob (repeatable); 'chaos-harness knobs' lists them")
     p.add_argument("--run-id", metavar="ID", help="run id (default: random short hex)")
     p.add_argument("--timeout", type=float, default=90.0, metavar="S",
                    help="seconds to wait for readiness (90)")
