@@ -9,51 +9,11 @@ when the socket does not answer. The socket is a UNIX socket path or ``tcp://HOS
 
 from __future__ import annotations
 
-import csv
-import io
-import socket
-
 from harness.probes.base import StateRecorder
+from harness.stack.haproxy_api import runtime_command
+from harness.stack.haproxy_api import show_stat_rows as parse_show_stat
 
 __all__ = ["HAProxyObserver", "parse_show_stat", "server_healthy"]
-
-
-def _connect(address: str, timeout: float) -> socket.socket:
-    """``tcp://HOST:PORT`` (a ``stats socket ipv4@...``) or the path of a UNIX socket."""
-    if address.startswith("tcp://"):
-        host, _, port = address.removeprefix("tcp://").rpartition(":")
-        return socket.create_connection((host, int(port)), timeout=timeout)
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        s.settimeout(timeout)
-        s.connect(address)
-    except BaseException:
-        s.close()
-        raise
-    return s
-
-
-def runtime_command(address: str, command: str, *, timeout: float = 1.0) -> str:
-    """Send one runtime API command to the stats socket (a UNIX socket path, or
-    ``tcp://HOST:PORT``) and return the answer (HAProxy closes after one command)."""
-    with _connect(address, timeout) as s:
-        s.settimeout(timeout)
-        s.sendall(command.encode() + b"\n")
-        chunks = []
-        while True:
-            data = s.recv(65536)
-            if not data:
-                break
-            chunks.append(data)
-    return b"".join(chunks).decode(errors="replace")
-
-
-def parse_show_stat(text: str) -> list[dict[str, str]]:
-    """Rows of ``show stat`` CSV (the header line starts with ``# ``)."""
-    text = text.lstrip()
-    if not text.startswith("#"):
-        raise ValueError(f"not 'show stat' output: {text[:80]!r}")
-    return list(csv.DictReader(io.StringIO(text[1:].lstrip())))
 
 
 def server_healthy(status: str) -> bool:

@@ -7,43 +7,29 @@ local substrate's clients (explicit timeouts, no retries).
 
 from __future__ import annotations
 
-import csv
-import io
-import socket
 from collections.abc import Mapping
 from typing import Any
 
 import httpx
+
+from harness.stack import haproxy_api
 
 __all__ = ["haproxy_command", "haproxy_servers", "parse_show_stat", "qdrant_replica_problem"]
 
 
 def haproxy_command(host: str, port: int, command: str, *, timeout: float = 1.0) -> str:
     """One runtime API command over TCP (non-interactive: HAProxy closes after the answer)."""
-    with socket.create_connection((host, port), timeout=timeout) as s:
-        s.settimeout(timeout)
-        s.sendall(command.encode() + b"\n")
-        chunks = []
-        while True:
-            data = s.recv(65536)
-            if not data:
-                break
-            chunks.append(data)
-    return b"".join(chunks).decode(errors="replace")
+    return haproxy_api.runtime_command(f"tcp://{host}:{port}", command, timeout=timeout)
 
 
 def parse_show_stat(text: str, backend: str) -> dict[str, str]:
     """Server name -> status (``UP``, ``DOWN``, ``MAINT``, ``UP 1/2`` ...) from ``show stat``."""
-    out = {}
-    for row in csv.DictReader(io.StringIO(text.lstrip("# "))):
-        if row.get("pxname") == backend and row.get("svname") not in ("FRONTEND", "BACKEND"):
-            out[row["svname"]] = row.get("status", "")
-    return out
+    return haproxy_api.backend_states(text, backend)
 
 
 def haproxy_servers(host: str, port: int, backend: str, *, timeout: float = 1.0
                     ) -> dict[str, str]:
-    return parse_show_stat(haproxy_command(host, port, "show stat", timeout=timeout), backend)
+    return haproxy_api.haproxy_servers(f"tcp://{host}:{port}", backend, timeout=timeout)
 
 
 def qdrant_replica_problem(cluster: Mapping[str, Any], *, shard_number: int,

@@ -7,15 +7,14 @@ HTTP API through httpx (toxiproxy-python has no timeouts), and front-door probes
 
 from __future__ import annotations
 
-import csv
-import io
-import socket
 from typing import Any
 
 import httpx
 import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
+
+from harness.stack import haproxy_api
 
 __all__ = [
     "haproxy_command",
@@ -27,27 +26,12 @@ __all__ = [
 
 
 def haproxy_command(sock_path: str, command: str, *, timeout: float = 1.0) -> str:
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-        s.settimeout(timeout)
-        s.connect(sock_path)
-        s.sendall(command.encode() + b"\n")
-        chunks = []
-        while True:
-            data = s.recv(65536)
-            if not data:
-                break
-            chunks.append(data)
-    return b"".join(chunks).decode(errors="replace")
+    return haproxy_api.runtime_command(sock_path, command, timeout=timeout)
 
 
 def haproxy_servers(sock_path: str, backend: str) -> dict[str, str]:
     """Server name -> status (``UP``, ``DOWN``, ``MAINT``, ``UP 1/2`` ...) of one backend."""
-    text = haproxy_command(sock_path, "show stat").lstrip("# ")
-    out = {}
-    for row in csv.DictReader(io.StringIO(text)):
-        if row.get("pxname") == backend and row.get("svname") not in ("FRONTEND", "BACKEND"):
-            out[row["svname"]] = row.get("status", "")
-    return out
+    return haproxy_api.haproxy_servers(sock_path, backend)
 
 
 def redis_client(host: str, port: int, *, timeout: float = 0.5) -> redis.Redis:
