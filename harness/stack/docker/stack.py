@@ -21,8 +21,8 @@ from harness.knobs import resolve_knobs
 from harness.stack.base import ServiceStatus, StackStatus
 from harness.stack.docker import clients, layout
 from harness.stack.docker.configs import COLLECTION
-from harness.stack.docker.heal import heal_providers, heal_toxiproxy
 from harness.stack.docker.record import DockerRun
+from harness.stack.heal import heal_providers, heal_toxiproxy
 from harness.stack.local import clients as local_clients
 from harness.timeline import Timeline
 from harness.topology import EDGE, EXTERNAL, ZONES, Endpoint, Kind, Topology

@@ -18,10 +18,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.errors import ConfigError, HarnessError, StackError
+from harness.errors import ConfigError, StackError
 from harness.knobs import resolve_knobs
-from harness.simulators.control import ProviderControlClient
 from harness.stack.base import ServiceStatus, StackStatus
+from harness.stack.heal import heal_providers, heal_toxiproxy
 from harness.stack.local import clients
 from harness.stack.local import netns as net
 from harness.stack.local.configs import MASTER_NAME
@@ -280,38 +280,10 @@ class LocalStack:
         return done
 
     def _heal_toxiproxy(self) -> list[str]:
-        deadline = time.monotonic() + 3.0
-        while True:
-            try:
-                proxies = clients.toxiproxy_get(self.toxiproxy_url)
-                break
-            except Exception as exc:  # just restarted: give it a moment
-                if time.monotonic() > deadline:
-                    return [f"toxiproxy not answering: {exc!r}"]
-                time.sleep(0.05)
-        dirty = [n for n, p in proxies.items() if p.get("toxics") or not p.get("enabled", True)]
-        if not dirty:
-            return []
-        clients.toxiproxy_reset(self.toxiproxy_url)
-        return [f"toxiproxy reset ({', '.join(sorted(dirty))})"]
+        return heal_toxiproxy(self.toxiproxy_url, patience=3.0)
 
     def _heal_providers(self) -> list[str]:
-        done = []
-        for name in PROVIDERS:
-            url, token = self.provider_control(name)
-            deadline = time.monotonic() + 3.0
-            while True:
-                try:
-                    with ProviderControlClient(url, token, timeout=1.0) as ctl:
-                        cleared = ctl.clear() if ctl.faults() else []
-                    break
-                except HarnessError:
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.05)
-            if cleared:
-                done.append(f"provider-{name}: cleared {', '.join(cleared)}")
-        return done
+        return heal_providers(self, patience=3.0)
 
     # -- status ----------------------------------------------------------------------------------
     def _service_status(self, name: str, hap: Mapping[str, str],

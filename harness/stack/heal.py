@@ -1,4 +1,4 @@
-"""The parts of ``heal_all`` that talk to Toxiproxy and the provider simulators.
+"""The parts of ``heal_all`` that talk to Toxiproxy and the provider simulators (any substrate).
 
 Both servers may have just been restarted by the heal itself, so each call retries for a few
 seconds before it reports the server as not answering.
