@@ -11,7 +11,7 @@ from typing import Protocol
 
 from harness.errors import HarnessError
 from harness.simulators.control import ProviderControlClient
-from harness.stack.local import clients as local_clients
+from harness.stack.toxiproxy_api import toxiproxy_get, toxiproxy_reset
 
 __all__ = ["heal_providers", "heal_toxiproxy"]
 
@@ -25,7 +25,7 @@ def heal_toxiproxy(url: str, *, patience: float = 5.0) -> list[str]:
     deadline = time.monotonic() + patience
     while True:
         try:
-            proxies = local_clients.toxiproxy_get(url)
+            proxies = toxiproxy_get(url)
             break
         except Exception as exc:  # just (re)started
             if time.monotonic() > deadline:
@@ -34,7 +34,7 @@ def heal_toxiproxy(url: str, *, patience: float = 5.0) -> list[str]:
     dirty = [n for n, p in proxies.items() if p.get("toxics") or not p.get("enabled", True)]
     if not dirty:
         return []
-    local_clients.toxiproxy_reset(url)
+    toxiproxy_reset(url)
     return [f"toxiproxy reset ({', '.join(sorted(dirty))})"]
 
 

@@ -15,6 +15,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from harness.stack import haproxy_api
+from harness.stack.toxiproxy_api import toxiproxy_get, toxiproxy_reset
 
 __all__ = [
     "haproxy_command",
@@ -46,16 +47,6 @@ def redis_call(host: str, port: int, *args: Any, timeout: float = 0.5) -> Any:
         return client.execute_command(*args)
     finally:
         client.close()
-
-
-def toxiproxy_get(base_url: str, path: str = "/proxies", *, timeout: float = 1.0) -> Any:
-    resp = httpx.get(base_url + path, timeout=timeout)
-    resp.raise_for_status()
-    return resp.json()
-
-
-def toxiproxy_reset(base_url: str, *, timeout: float = 2.0) -> None:
-    httpx.post(base_url + "/reset", timeout=timeout).raise_for_status()
 
 
 def replicas_behind_front_door(url: str, api_key: str, *, expected: set[str], attempts: int,
