@@ -17,8 +17,8 @@ from harness.errors import HarnessError
 from harness.faults.base import FaultHandle, Injection, active_handles
 from harness.faults.registry import build_fault
 from harness.faults.restore import rejoin_redis
-from harness.faults.toxiproxy import ToxiproxyClient
 from harness.stack.base import Killable, ProviderControl, Proxied, Stack
+from harness.stack.heal import heal_toxiproxy
 from harness.timeline import Timeline
 from harness.topology import Kind
 
@@ -102,11 +102,9 @@ def heal_all(stack: Stack, timeline: Timeline | None = None) -> list[str]:
                                f"{revert_record(stack, tl, r).recover_detail}")
     _attempt(what, "substrate heal", stack.heal_all)  # restarts what is down first
     if isinstance(stack, Proxied):
-        def reset() -> str:
-            with ToxiproxyClient(stack.toxiproxy_url) as tp:
-                tp.reset()
-            return "toxiproxy reset (all proxies enabled, all toxics removed)"
-        _attempt(what, "toxiproxy reset", reset)
+        # Again after the substrate's heal, which may have restarted Toxiproxy; it resets only
+        # when a toxic or a disabled proxy is left, so the report never claims a needless heal.
+        _attempt(what, "toxiproxy reset", lambda: heal_toxiproxy(stack.toxiproxy_url))
     if isinstance(stack, ProviderControl):
         from harness.faults.provider import clear_providers
         _attempt(what, "provider clear", lambda: clear_providers(stack))
