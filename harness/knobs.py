@@ -92,6 +92,9 @@ KNOBS: Mapping[str, Knob] = {k.name: k for k in (
        env="RAG_BREAKER_RESET_S", help="seconds an open breaker waits before a trial call"),
     _K(name="app.cache_enabled", type=bool, default=True, env="RAG_CACHE_ENABLED",
        help="LLM response cache in Redis (through Sentinel), failing open"),
+    _K(name="app.cache_replica_reads", type=bool, default=True, env="RAG_CACHE_REPLICA_READS",
+       help="while the Redis master is unreachable (e.g. during a Sentinel failover), read the "
+            "cache from a replica instead of treating every lookup as a miss"),
     _K(name="app.degrade_enabled", type=bool, default=True, env="RAG_DEGRADE_ENABLED",
        help="answer degraded (passages only / no context) instead of failing"),
     _K(name="app.retrieval_timeout_s", type=float, default=1.0, minimum=0.05, maximum=60,

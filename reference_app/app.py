@@ -84,6 +84,8 @@ def build_service(settings: Settings, metrics: Metrics) -> RagService:
             sentinel_timeout=settings.sentinel_socket_timeout_s,
             address_map=settings.redis_address_map if settings.redis_via_toxiproxy else None,
             ttl_s=settings.cache_ttl_s, breaker=breaker("cache", 3, 1.0),
+            replica_breaker=(breaker("cache-replica", 3, 1.0)
+                             if settings.cache_replica_reads else None),
             on_result=metrics.cache_result)
     return RagService(settings, retriever=Retriever(settings), metrics=metrics,
                       providers=providers, cache=cache)
@@ -175,6 +177,8 @@ def _breakers(svc: RagService) -> list[CircuitBreaker]:
     out = [p.breaker for p in svc.providers]
     if svc.cache is not None:
         out.append(svc.cache.breaker)
+        if svc.cache.replica_breaker is not None:
+            out.append(svc.cache.replica_breaker)
     return out
 
 

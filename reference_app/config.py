@@ -24,6 +24,7 @@ KNOB_ENV: Mapping[str, tuple[type, Any]] = {
     "RAG_BREAKER_FAIL_MAX": (int, 5),
     "RAG_BREAKER_RESET_S": (float, 5.0),
     "RAG_CACHE_ENABLED": (bool, True),
+    "RAG_CACHE_REPLICA_READS": (bool, True),
     "RAG_DEGRADE_ENABLED": (bool, True),
     "RAG_RETRIEVAL_TIMEOUT_S": (float, 1.0),
     "RAG_TOP_K": (int, 3),
@@ -82,6 +83,7 @@ class Settings:
     breaker_fail_max: int = 5
     breaker_reset_s: float = 5.0
     cache_enabled: bool = True
+    cache_replica_reads: bool = True
     degrade_enabled: bool = True
     retrieval_timeout_s: float = 1.0
     top_k: int = 3

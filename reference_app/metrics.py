@@ -40,7 +40,8 @@ class Metrics:
         self.breaker_opens = Gauge("rag_breaker_opens", "Times each breaker has opened",
                                    ["breaker"], registry=r)
         self._cache_children = {k: self.cache.labels(k) for k in
-                                ("hit", "miss", "error", "skipped", "write", "write_error")}
+                                ("hit", "miss", "error", "skipped", "write", "write_error",
+                                 "replica_hit", "replica_miss", "replica_error")}
 
     def cache_result(self, result: str) -> None:
         self._cache_children[result].inc()

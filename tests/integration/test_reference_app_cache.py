@@ -79,3 +79,50 @@ def test_address_map_redirects_the_master_address() -> None:
     # Redis itself is up, but the remapped address refuses: proof the map was applied
     assert results == ["error"] and ok is False
     assert str(dead) in detail or "refused" in detail.lower() or "Connect" in detail
+
+
+def test_lookups_go_to_a_replica_while_the_master_is_down() -> None:
+    with redis_with_sentinel(replicas=1) as ha:
+        import redis as redis_py
+
+        results: list[str] = []
+        cache = make(ha, results,
+                     replica_breaker=CircuitBreaker("cache-replica", fail_max=3, reset_s=0.5))
+        sentinel = redis_py.Redis(port=ha.sentinel_port, socket_timeout=1)
+        replica = redis_py.Redis(port=ha.replica_ports[0], socket_timeout=1)
+
+        async def scenario() -> None:
+            await cache.aupdate("p1", "llm", [Generation(text="kept on the replica")])
+            deadline = time.monotonic() + 15
+            while not (sentinel.execute_command("SENTINEL", "REPLICAS", "mymaster")
+                       and replica.get(cache.key("p1", "llm"))):
+                assert time.monotonic() < deadline, "sentinel never saw the replica in sync"
+                await asyncio.sleep(0.1)
+            ha.redis.kill()
+            ha.redis.wait(5)
+            hit = await cache.alookup("p1", "llm")  # master refuses -> the replica answers
+            assert hit is not None and hit[0].text == "kept on the replica"
+            assert await cache.alookup("p2", "llm") is None  # a real miss stays a miss
+            await cache.aclose()
+
+        asyncio.run(scenario())
+        sentinel.close()
+        replica.close()
+    assert "replica_hit" in results and "replica_miss" in results, results
+    assert results[results.index("replica_hit") - 1] == "write"  # no master hit in between
+
+
+def test_without_replica_reads_a_master_loss_is_a_miss() -> None:
+    with redis_with_sentinel(replicas=1) as ha:
+        results: list[str] = []
+        cache = make(ha, results)
+
+        async def scenario() -> None:
+            await cache.aupdate("p1", "llm", [Generation(text="x")])
+            ha.redis.kill()
+            ha.redis.wait(5)
+            assert await cache.alookup("p1", "llm") is None
+            await cache.aclose()
+
+        asyncio.run(scenario())
+    assert results == ["write", "error"]
