@@ -53,7 +53,8 @@ class _RemapSentinelAsync(redis.asyncio.sentinel.Sentinel):
         return _remap(await super().discover_master(service_name), self.address_map)
 
     async def discover_slaves(self, service_name: str) -> list[Address]:
-        return [_remap(a, self.address_map) for a in await super().discover_slaves(service_name)]
+        found = await super().discover_slaves(service_name)
+        return [_remap((str(host), int(port)), self.address_map) for host, port in found]
 
 
 class _RemapSentinelSync(redis.sentinel.Sentinel):
