@@ -118,8 +118,8 @@ class SentinelCache(BaseCache):
                 raw = await self._async.get(key)
             except (TimeoutError, redis.RedisError, OSError) as exc:
                 self._failed(exc)
+                self._on_result("error")  # the master failed; a replica may still answer
                 if self._areplica is None:
-                    self._on_result("error")
                     return None
             else:
                 self.breaker.success()
