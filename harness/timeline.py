@@ -67,13 +67,20 @@ EVENT_KINDS: Mapping[str, str] = {
     "fault.verified": "fault: fault_id, ok (bool), detail -- checked from outside after inject",
     "fault.revert": "fault: fault_id",
     "fault.reverted": "fault: fault_id, ok (bool), detail -- checked from outside after revert",
-    "heal": "runner/faults: what (list of str) -- global heal-everything",
+    "heal": "runner/faults: what (list of str), failed (list of str: the steps that failed) "
+            "-- global heal-everything",
+    "exercise.sample": "runner: fault_id, phase ('inject' | 'revert'), counters (name -> "
+                       "cumulative value read from outside the app), rule ('llm' | 'gated'), "
+                       "wanted (counter names), errors (name -> why unreadable), probes "
+                       "(proxy -> probe round trip ms) -- after inject verification and "
+                       "before revert",
     "obs.state": "observer: subject, state, healthy (bool), detail, signal ('stack' | 'probe') "
                  "-- a state change",
     "obs.event": "observer: subject, event, detail -- a point event (e.g. +switch-master)",
     "load.start": "generator: generator, rate, arrivals, target",
     "load.stop": "generator: sent, dropped, fell_behind (bool), lateness_p99_ms, max_lateness_ms",
-    "steady_state": "runner: phase ('before' | 'after'), ok (bool), detail -- steady-state check",
+    "steady_state": "runner: phase ('before' | 'after'), ok (bool), detail, window_s -- "
+                    "steady-state check before the method and again after recovery",
     "stop_condition": "runner: condition, bad_fraction, window_s -- the run was aborted",
     "harness.error": "any: error, detail -- the harness itself failed (verdict INCONCLUSIVE)",
     "note": "any: text",

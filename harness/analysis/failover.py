@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from harness.analysis.exercise import Exercise
 from harness.analysis.impact import FaultRecord, ImpactWindows
 from harness.analysis.observe import first_detection, recovery_time
 from harness.analysis.spec import AnalysisSpec
@@ -37,6 +38,7 @@ class FaultImpact:
     error_seconds: float | None
     windows_s: tuple[tuple[float, float, int], ...]  # (start_s, end_s, bad) relative to time 0
     overlaps: tuple[str, ...]  # ids of faults whose active spans overlap this one's
+    exercise: Exercise | None = None  # traffic through the faulted part (analysis.exercise)
 
     def to_json(self) -> dict[str, Any]:
         f = self.fault
@@ -52,6 +54,7 @@ class FaultImpact:
             "error_seconds": self.error_seconds, "impact_s": self.impact_s,
             "impact_windows": [list(w) for w in self.windows_s],
             "overlaps": list(self.overlaps),
+            "exercise": None if self.exercise is None else self.exercise.to_json(),
         }
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from harness.analysis.arrays import RequestArrays, run_origin_ns
 from harness.analysis.burn import BurnReport, burn_report
+from harness.analysis.exercise import fault_exercises
 from harness.analysis.failover import FaultImpact, fault_impacts
 from harness.analysis.health import GeneratorHealth, fault_checks, generator_health, run_checks
 from harness.analysis.impact import attribute_windows, impact_windows, parse_faults
@@ -128,9 +129,12 @@ def analyse(timeline: Timeline, spec: AnalysisSpec, *,
                               grace_ns=round(spec.impact_grace_s * 1e9), timeline_end_ns=end)
     impacts = fault_impacts(faults, all_events, windows, owner, spec=spec, origin_ns=origin,
                             end_ns=end, rate=rate)
+    impacts, exercise_checks = fault_exercises(
+        impacts, timeline, all_events, minimums=spec.min_exercise, rate=rate, end_ns=end)
     # run-level facts (generator report, harness errors, steady state) taint every window
     generator = generator_health(req, all_events, bound_ms=spec.max_lateness_p99_ms)
-    checks = [*run_checks(all_events, len(req)), *fault_checks(faults), generator.check(),
+    checks = [*run_checks(all_events, len(req)), *fault_checks(faults), *exercise_checks,
+              generator.check(),
               *(_slo_check(r) for r in slos)]
     verdict, reasons = combine_checks(checks)
     return RunAnalysis(

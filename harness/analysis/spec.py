@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from harness.analysis.exercise import ExerciseMinimum
 from harness.analysis.stats import INTERVAL_METHODS, IntervalMethod, allowed_fraction
 from harness.errors import ConfigError
 
@@ -95,6 +97,8 @@ class AnalysisSpec:
     burn_bin_s: float = 60.0  # width of the per-window burn rates
     alerts: tuple[AlertSpec, ...] = DEFAULT_ALERTS
     detection_events: frozenset[str] = field(default=DEFAULT_DETECTION_EVENTS)
+    #: stated minimum exercise per method step (``f0-provider-5xx``); others: the default rule
+    min_exercise: Mapping[str, ExerciseMinimum] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "slos", tuple(self.slos))

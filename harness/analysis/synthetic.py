@@ -51,6 +51,8 @@ class SyntheticFault:
     landed: bool | None = True  # None: no fault.verified event
     reverted_ok: bool = True
     params: dict[str, Any] = field(default_factory=dict)
+    #: upstream calls the exercise samples show while the fault was on (None: no samples)
+    exercise_calls: int | None = 100
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -97,8 +99,17 @@ def _fault_events(tl: Timeline, f: SyntheticFault, origin_ns: int) -> None:
     if f.landed is not None:
         tl.add_event("fault.verified", "fault", t_ns=t + MS, fault_id=f.fault_id, ok=f.landed,
                      detail="active" if f.landed else "the fault had no visible effect")
+    counter = "haproxy.app.app-az-a.stot"
+    if f.exercise_calls is not None:
+        tl.add_event("exercise.sample", "runner", t_ns=t + 2 * MS, fault_id=f.fault_id,
+                     phase="inject", counters={counter: 1000.0}, rule="gated",
+                     wanted=[counter], errors={}, probes={})
     if f.revert_s is not None:
         r = origin_ns + round(f.revert_s * S)
+        if f.exercise_calls is not None:
+            tl.add_event("exercise.sample", "runner", t_ns=r - MS, fault_id=f.fault_id,
+                         phase="revert", counters={counter: 1000.0 + f.exercise_calls},
+                         rule="gated", wanted=[counter], errors={}, probes={})
         tl.add_event("fault.revert", "fault", t_ns=r, fault_id=f.fault_id)
         tl.add_event("fault.reverted", "fault", t_ns=r + MS, fault_id=f.fault_id,
                      ok=f.reverted_ok, detail="" if f.reverted_ok else "still active")

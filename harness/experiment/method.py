@@ -15,6 +15,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.experiment.exercise import sample_exercise
 from harness.experiment.model import Experiment, ScheduledFault, StopCondition
 from harness.experiment.progress import Progress, ProgressFn
 from harness.timeline import Timeline
@@ -106,6 +107,8 @@ def _inject(sf: ScheduledFault, fault: Any, stack: Any, timeline: Timeline, tria
     outer.callback(own.close)  # reverted on any way out, at most once
     handle = own.enter_context(
         fault.applied(stack, timeline, fault_id=f"t{trial}-{sf.fault_id}"))
+    sample_exercise(handle, "inject", timeline)
+    own.callback(sample_exercise, handle, "revert", timeline)  # LIFO: before the revert
     return own, handle
 
 

@@ -28,6 +28,7 @@ from typing import Any, ClassVar
 
 from harness.errors import ConfigError, FaultError, HarnessError, UnsupportedFault
 from harness.faults.checks import Check, poll
+from harness.faults.exercise import ExercisePlan, counters_for_services
 from harness.faults.params import Param
 from harness.stack.base import (
     CAPABILITY_SUBSTRATES,
@@ -292,6 +293,12 @@ class Fault(ABC):
     @abstractmethod
     def verify_reverted(self, stack: Stack, injection: Injection) -> Check:
         """One look from outside: is the stack back (processes answering, replicas linked)?"""
+
+    def exercise_plan(self, stack: Stack, injection: Injection) -> ExercisePlan:
+        """Which outside counters show traffic through the faulted part (see
+        :mod:`harness.faults.exercise`). The base counts the traffic reaching the services the
+        injection acts on; families with a better signal override it."""
+        return ExercisePlan(counters=counters_for_services(stack, injection.services))
 
     # -- running --------------------------------------------------------------------------------
     def start(self, stack: Stack, timeline: Timeline | None, *, fault_id: str) -> FaultHandle:

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 from harness.errors import ConfigError
 from harness.faults.base import Fault, Injection
 from harness.faults.checks import Check, main_endpoint
+from harness.faults.exercise import ExercisePlan, counters_for_services
 from harness.faults.params import Param
 from harness.faults.registry import register
 from harness.stack.base import NetworkFaults, Stack
@@ -45,6 +46,13 @@ def _pairs(stack: Stack, side_a: tuple[str, ...], side_b: tuple[str, ...]) -> li
                 if place_endpoint(stack, dst) is not None:
                     pairs.append([src, dst])
     return pairs
+
+
+def _places_plan(stack: Stack, places: tuple[str, ...]) -> ExercisePlan:
+    """The traffic reaching the services of these places (a network fault's union)."""
+    services = [s.name for p in places for s in stack.topology.in_zone(p)]
+    return ExercisePlan(counters=counters_for_services(stack, services),
+                        note=f"traffic to the services of {', '.join(places)}")
 
 
 def _reach(stack: Stack, src: str, dst: str, timeout: float = 0.5) -> bool:
@@ -119,6 +127,9 @@ class Partition(Fault):
         if handle is not None:
             stack.heal_partition(handle)
 
+    def exercise_plan(self, stack: Stack, injection: Injection) -> ExercisePlan:
+        return _places_plan(stack, (*self.a, *self.b))
+
     def verify_reverted(self, stack: Stack, injection: Injection) -> Check:
         cut = [f"{s}->{d}" for s, d in injection.data.get("pairs", ())
                if not _reach(stack, s, d)]
@@ -192,6 +203,9 @@ class PacketLoss(Fault):
         handle = injection.data.get("handle")
         if handle is not None:
             stack.clear_packet_loss(handle)
+
+    def exercise_plan(self, stack: Stack, injection: Injection) -> ExercisePlan:
+        return _places_plan(stack, (self.place,))
 
     def verify_reverted(self, stack: Stack, injection: Injection) -> Check:
         src, ep = self._probe(stack)

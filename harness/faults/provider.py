@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 from harness.faults.base import Fault, Injection
 from harness.faults.checks import Check
+from harness.faults.exercise import ExercisePlan
 from harness.faults.params import Param
 from harness.faults.registry import register
 from harness.simulators.control import ProviderControlClient
@@ -88,6 +89,11 @@ class ProviderFault(Fault):
     def revert(self, stack: Stack, injection: Injection) -> None:
         with _client(stack, self.provider) as ctl:
             ctl.clear(self.KIND)
+
+    def exercise_plan(self, stack: Stack, injection: Injection) -> ExercisePlan:
+        """The simulator's own count of completion requests it received while faulty."""
+        return ExercisePlan(counters=(f"provider.{self.provider}.requests",), rule="llm",
+                            note=f"completion requests the {self.provider} simulator received")
 
     def verify_reverted(self, stack: Stack, injection: Injection) -> Check:
         with _client(stack, self.provider) as ctl:

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 from harness.errors import ConfigError, FaultError
 from harness.faults.base import Fault, Injection
 from harness.faults.checks import Check, tcp_open
+from harness.faults.exercise import ExercisePlan, proxy_counters
 from harness.faults.params import Param
 from harness.faults.registry import register
 from harness.faults.toxiproxy import Toxic, ToxiproxyClient
@@ -80,6 +81,22 @@ class _ProxyFault(Fault):
     def client(stack: Stack) -> ToxiproxyClient:
         assert isinstance(stack, Proxied)
         return ToxiproxyClient(stack.toxiproxy_url)
+
+    #: whether this fault disables its proxies (then no bytes move through them)
+    DOWN: ClassVar[bool] = False
+    #: whether the added delay is measured by a timed probe through the proxy
+    PROBE: ClassVar[bool] = False
+
+    def exercise_plan(self, stack: Stack, injection: Injection) -> ExercisePlan:
+        """Bytes through the proxies (Toxiproxy's own metrics), and for provider proxies the
+        simulator's request count; a disabled proxy: the calls the app failed through it."""
+        assert isinstance(stack, Proxied)
+        counters, rule = proxy_counters(stack, injection.services, dict(stack.proxies()),
+                                        down=self.DOWN)
+        return ExercisePlan(counters=counters, rule=rule,
+                            probe_proxies=injection.services if self.PROBE else (),
+                            note="traffic through Toxiproxy proxy "
+                                 + ", ".join(injection.services))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -152,6 +169,7 @@ def _common(*params: Param) -> tuple[Param, ...]:
 class Latency(ToxicFault):
     NAME: ClassVar[str] = "latency"
     SUMMARY: ClassVar[str] = "add latency (with jitter) to the data through the proxy"
+    PROBE: ClassVar[bool] = True
     TOXIC: ClassVar[str] = "latency"
     ATTRIBUTES: ClassVar[dict[str, str]] = {"latency": "latency_ms", "jitter": "jitter_ms"}
     PARAMS: ClassVar[tuple[Param, ...]] = _common(
@@ -258,6 +276,7 @@ class ProxyDown(_ProxyFault):
     SUMMARY: ClassVar[str] = ("disable the Toxiproxy proxy (enabled=false): connects to it are "
                               "refused and open connections dropped")
     PARAMS: ClassVar[tuple[Param, ...]] = (_PROXY,)
+    DOWN: ClassVar[bool] = True
 
     def _listens(self, stack: Stack, injection: Injection) -> dict[str, tuple[bool, Endpoint]]:
         assert isinstance(stack, Proxied)

@@ -43,6 +43,10 @@ def timeline(*, bad_in_trial: dict[int, int], steady_ok: bool = True) -> Timelin
                family="process", target="service=app-az-a", params={}, services=["app-az-a"])
             ev("fault.verified", "fault", t_ns=T0 + (start + 2) * S + 10**8, fault_id=fid,
                ok=True, detail="gone")
+            for phase, at, stot in (("inject", start + 2.2, 50.0), ("revert", start + 5.9, 90.0)):
+                ev("exercise.sample", "runner", t_ns=T0 + round(at * S), fault_id=fid,
+                   phase=phase, counters={"haproxy.app.app-az-a.stot": stot}, rule="gated",
+                   wanted=["haproxy.app.app-az-a.stot"], errors={}, probes={})
             ev("obs.state", "haproxy", t_ns=T0 + (start + 2) * S + trial * 3 * 10**8,
                subject="haproxy/app/app-az-a", state="DOWN", healthy=False)
             ev("fault.revert", "fault", t_ns=T0 + (start + 6) * S, fault_id=fid)

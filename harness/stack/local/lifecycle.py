@@ -152,7 +152,7 @@ def _proc_specs(plan: RunPlan, rec: RunRecord, knobs: Mapping[str, Any], *, clus
         out.append(spec(f"sentinel-{zone}", ["redis-sentinel", cfg], zone))
     toxi = write("toxiproxy.json", configs.dumps_toxiproxy(plan, cluster=cluster))
     out.append(spec("toxiproxy", ["toxiproxy-server", "-host", plan.ip(EDGE), "-port",
-                                  "8474", "-config", toxi], EDGE))
+                                  "8474", "-config", toxi, "-proxy-metrics"], EDGE))
     hap = write("haproxy.cfg", configs.haproxy_config(
         plan, knobs, stats_socket=str(sd / "haproxy.sock"), cluster=cluster))
     out.append(spec("haproxy", ["haproxy", "-db", "-f", hap], EDGE))
