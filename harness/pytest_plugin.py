@@ -2,14 +2,16 @@
 
 * marker ``chaos`` (registered here too, so the plugin works in any project);
 * options, in the group ``chaos-harness``: ``--chaos-substrate``, ``--chaos-report-dir``,
-  ``--chaos-seed``, ``--chaos-collect-experiments``;
+  ``--chaos-seed``, ``--chaos-collect-experiments``, ``--chaos-inconclusive=fail|skip``;
 * fixture ``chaos_stack`` (session): one running stack for the whole session, torn down at the
   end (also on Ctrl-C); skipped with the reason when the substrate cannot run here;
 * fixture ``run_experiment`` (function): ``run_experiment("experiments/x.yaml")`` or
   ``run_experiment(Experiment(...), trials=2)`` -> :class:`~harness.experiment.runner.
   ExperimentResult`; key figures go into the JUnit XML through ``record_property``;
 * with ``--chaos-collect-experiments``, experiment YAML files are collected as test items: FAIL
-  fails the item, INCONCLUSIVE and unsupported experiments are skipped with the reason.
+  fails the item; INCONCLUSIVE fails it too unless ``--chaos-inconclusive=skip`` (an experiment
+  that proved nothing is never green by default); an experiment the substrate cannot run is
+  skipped with the reason.
 
 An experiment that overrides knobs gets its own stack (knobs are fixed when a stack starts);
 others share ``chaos_stack``.
@@ -45,6 +47,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--chaos-collect-experiments", action="store_true", default=False,
                     help="collect experiment YAML files (*.yaml with a 'method' or "
                          "'hypothesis', not gameday*) as test items")
+    group.addoption("--chaos-inconclusive", default="fail", choices=("fail", "skip"),
+                    help="what a collected experiment ending INCONCLUSIVE does: fail the item "
+                         "(default: it proved nothing) or skip it with the reasons")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -166,7 +171,8 @@ class ExperimentFile(pytest.File):
 
 
 def _experiment_test(path: Path) -> Callable[..., None]:
-    def run_experiment_file(run_experiment: Callable[..., ExperimentResult]) -> None:
+    def run_experiment_file(run_experiment: Callable[..., ExperimentResult],
+                            request: pytest.FixtureRequest) -> None:
         from harness.experiment.loader import load_experiment
 
         __tracebackhide__ = True
@@ -175,8 +181,11 @@ def _experiment_test(path: Path) -> Callable[..., None]:
         if result.skipped:
             pytest.skip(f"{exp.name}: {result.skipped}")
         if result.verdict == "INCONCLUSIVE":
-            pytest.skip(f"{exp.name}: INCONCLUSIVE: {'; '.join(result.reasons)} "
-                        f"(report: {result.files.html})")
+            if request.config.getoption("--chaos-inconclusive") == "skip":
+                pytest.skip(f"{exp.name}: INCONCLUSIVE: {'; '.join(result.reasons)} "
+                            f"(report: {result.files.html})")
+            raise ExperimentFailed(exp.name, result, hint="pass --chaos-inconclusive=skip to "
+                                                          "skip INCONCLUSIVE experiments")
         if result.verdict == "FAIL":
             raise ExperimentFailed(exp.name, result)
 
@@ -195,6 +204,8 @@ def pytest_exception_interact(node: pytest.Item | pytest.Collector, call: Any,
 
 
 class ExperimentFailed(Exception):
-    def __init__(self, name: str, result: ExperimentResult) -> None:
+    def __init__(self, name: str, result: ExperimentResult, *, hint: str = "") -> None:
         reasons = "\n  ".join(result.reasons) or "see the report"
-        super().__init__(f"experiment {name!r}: FAIL\n  {reasons}\n  report: {result.files.html}")
+        tail = f"\n  ({hint})" if hint else ""
+        super().__init__(f"experiment {name!r}: {result.verdict}\n  {reasons}\n  report: "
+                         f"{result.files.html}{tail}")

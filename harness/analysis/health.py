@@ -5,7 +5,8 @@ Any of these makes a run INCONCLUSIVE (never PASS):
 * the generator fell behind: a ``load.stop`` event says ``fell_behind``, or the measured lateness
   (``start - intended`` of sent requests) has p99 above ``AnalysisSpec.max_lateness_p99_ms``;
 * no requests in the analysed window;
-* a ``harness.error`` event; a ``stop_condition`` event (the run was aborted); a ``run.end``
+* a ``harness.error`` event; a ``heal`` event whose ``failed`` list is not empty (a heal step
+  failed); a ``stop_condition`` event (the run was aborted); a ``run.end``
   whose reason is ``interrupted`` or ``error``;
 * a ``steady_state`` event with ``ok`` false: ``phase='before'`` (the stack was not healthy
   before the method, so the method proves nothing) or ``phase='after'`` (it did not settle);
@@ -99,6 +100,11 @@ def _event_check(e: Event) -> Check | None:
         return Check(verdict=Verdict.INCONCLUSIVE, reason=(
             f"run aborted by stop condition {e.get('condition')!r} (bad fraction "
             f"{e.get('bad_fraction')} over {e.get('window_s')} s)"))
+    if e.kind == "heal" and e.get("failed"):
+        return Check(verdict=Verdict.INCONCLUSIVE, reason=(
+            f"healing the stack after the method failed ({'; '.join(map(str, e.get('failed')))}"
+            f"): the stack may still carry a fault; run 'chaos-harness heal' and check "
+            f"'chaos-harness status' before trusting another run on it"))
     if e.kind == "run.end" and e.get("reason") in ("interrupted", "error"):
         return Check(verdict=Verdict.INCONCLUSIVE,
                      reason=f"run ended early (reason {e.get('reason')!r})")

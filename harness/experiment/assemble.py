@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from harness.analysis.exercise import ExerciseMinimum
 from harness.analysis.projection import project_annual
 from harness.analysis.run import RunAnalysis, analyse
 from harness.analysis.spec import AnalysisSpec, SLOSpec
@@ -56,6 +57,7 @@ class RunFacts:
     end_reason: str
     extra_reasons: tuple[str, ...] = ()
     steady_state: Mapping[str, Any] | None = None
+    steady_state_after: Mapping[str, Any] | None = None
     stop_condition: Mapping[str, Any] | None = None
     windows: tuple[TrialWindow, ...] = field(default=())
 
@@ -66,7 +68,10 @@ def analysis_spec(exp: Experiment, *, objective: float | None = None,
                          else s.objective, latency_threshold_ms=s.latency_threshold_ms,
                          degraded_is_good=s.degraded_is_good)
                  for i, s in enumerate(exp.steady_state.slos))
-    return AnalysisSpec(slos=slos, confidence=confidence or exp.confidence)
+    minimums = {f"f{i}-{step.fault}": ExerciseMinimum(**step.min_exercise.model_dump())
+                for i, step in enumerate(exp.method)}
+    return AnalysisSpec(slos=slos, confidence=confidence or exp.confidence,
+                        min_exercise=minimums)
 
 
 def trial_windows(tl: Timeline) -> tuple[TrialWindow, ...]:
@@ -76,8 +81,8 @@ def trial_windows(tl: Timeline) -> tuple[TrialWindow, ...]:
     for i, e in enumerate(phases):
         if e.get("name") != "method":
             continue
-        end = next((p.t_ns for p in phases[i + 1:] if p.get("name") in ("method", "done")),
-                   None)
+        end = next((p.t_ns for p in phases[i + 1:]
+                    if p.get("name") in ("method", "steady_after", "done")), None)
         if end is None:
             ends = tl.events_of("run.end")
             end = ends[-1].t_ns if ends else tl.events[-1].t_ns
@@ -95,7 +100,9 @@ def analyse_run(tl: Timeline, spec: AnalysisSpec
         window = (steady[0].t_ns, tl.events[-1].t_ns + 1) if steady else None
         return analyse(tl, spec, window=window), []
     ends = tl.events_of("run.end")
-    end = (ends[-1].t_ns if ends else windows[-1].end_ns) + 1
+    after = [e.t_ns for e in tl.events_of("phase") if e.get("name") == "steady_after"]
+    # the steady-state check after recovery is judged on its own (steady_state_after)
+    end = after[-1] if after else (ends[-1].t_ns if ends else windows[-1].end_ns) + 1
     overall = analyse(tl, spec, window=(windows[0].start_ns, end))
     per = [(w, analyse(tl, spec, window=(w.start_ns, w.end_ns))) for w in windows]
     return overall, per
@@ -146,12 +153,22 @@ def _header(facts: RunFacts) -> dict[str, Any]:
         "knob_overrides": overrides, "end_reason": facts.end_reason,
         "stop_condition": dict(facts.stop_condition) if facts.stop_condition else None,
         "steady_state": dict(facts.steady_state) if facts.steady_state else None,
+        "steady_state_after": _steady_after(facts),
         "planned": {"trial_s": exp.trial_s, "planned_s": exp.planned_s,
                     "planned_requests": exp.planned_requests, "trials": exp.trials,
                     "rate": exp.load.rate},
         "files": {"timeline": "timeline.zip", "markdown": "report.md", "html": "report.html",
                   "junit": "junit.xml"},
     }
+
+
+def _steady_after(facts: RunFacts) -> dict[str, Any] | None:
+    s = facts.steady_state_after
+    if not s:
+        return None
+    return {"ok": bool(s.get("ok")), "detail": str(s.get("detail", "")),
+            "window_s": float(s.get("window_s", 0.0)), "total": int(s.get("total", 0)),
+            "bad": int(s.get("bad", 0))}
 
 
 def build_report(facts: RunFacts, overall: RunAnalysis,

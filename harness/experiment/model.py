@@ -35,6 +35,7 @@ __all__ = [
     "Experiment",
     "FaultStep",
     "LoadSpec",
+    "MinExercise",
     "MixSpec",
     "ScheduledFault",
     "StackSpec",
@@ -93,9 +94,14 @@ class SLO(_Frozen):
 
 class SteadyState(_Frozen):
     """Measured after warm-up and before the method; if any SLO FAILs here the run is
-    INCONCLUSIVE and the method is skipped (the system was not healthy to begin with)."""
+    INCONCLUSIVE and the method is skipped (the system was not healthy to begin with).
+    Checked again over ``after`` seconds once the last trial's recovery wait is over: a stack
+    that did not come back cannot PASS."""
 
     duration: Duration = 10.0
+    after: Duration = Field(
+        default=10.0, gt=0, description="length of the steady-state check after recovery "
+                                        "(the stack must come back)")
     slos: tuple[SLO, ...] = Field(default=(SLO(),), min_length=1, max_length=8)
 
 
@@ -145,6 +151,20 @@ class StackSpec(_Frozen):
         return out
 
 
+class MinExercise(_Frozen):
+    """The traffic a fault must see while it is on to count as exercised (docs/MEASUREMENT.md,
+    "Exercise"). Unset: the default rule (requests >= max(20, 5 % of rate x fault seconds);
+    at least one upstream call / byte where the fault has such a counter); 0: not required."""
+
+    requests: StrictInt | None = Field(
+        default=None, ge=0, description="requests that went through the faulted part")
+    upstream_calls: StrictInt | None = Field(
+        default=None, ge=0, description="calls the faulted part received, counted outside the "
+                                        "app (simulator requests, HAProxy sessions, cache calls)")
+    bytes: StrictInt | None = Field(
+        default=None, ge=0, description="bytes through the Toxiproxy proxies of a toxic")
+
+
 class FaultStep(_Frozen):
     """One fault of the method, on the schedule relative to the start of the method phase."""
 
@@ -157,6 +177,8 @@ class FaultStep(_Frozen):
         default=0.0, description="the start is drawn uniformly from [start, start+jitter] "
                                  "with the run's seed, so a seeded run replays it exactly")
     duration: Duration = Field(gt=0)
+    min_exercise: MinExercise = Field(
+        default=MinExercise(), description="below this the run is INCONCLUSIVE, never PASS")
 
 
 class StopCondition(_Frozen):
@@ -215,7 +237,8 @@ class Experiment(_Frozen):
     @property
     def planned_s(self) -> float:
         """Planned wall time of the whole run, excluding stack start-up."""
-        return self.load.warmup + self.steady_state.duration + self.trials * self.trial_s
+        return (self.load.warmup + self.steady_state.duration + self.trials * self.trial_s
+                + self.steady_state.after)
 
     @property
     def planned_requests(self) -> int:
@@ -268,6 +291,7 @@ def _scale(data: dict[str, Any], k: float) -> None:
     if load["duration"] is not None:
         load["duration"] *= k
     data["steady_state"]["duration"] *= k
+    data["steady_state"]["after"] *= k
     data["recovery"] *= k
     for step in data["method"]:
         step["start"] *= k

@@ -106,6 +106,7 @@ class _Run:
         self.end_reason = "completed"
         self.extra: list[str] = []
         self.steady: dict[str, Any] | None = None
+        self.steady_after: dict[str, Any] | None = None
         self.stop: dict[str, Any] | None = None
         self.started = time.monotonic()
         self.facts: dict[str, Any] = {"substrate": "unknown", "vector_mode": "unknown"}
@@ -179,6 +180,7 @@ class _Run:
                 run_trial(trial=trial, schedule=exp.schedule(self.seed, trial), faults=faults,
                           stack=stack, timeline=tl, clock=clock, trial_s=exp.trial_s,
                           recovery_s=exp.recovery)
+            self._steady_after(clock)
         except StopConditionHit as hit:
             self.end_reason = "stop-condition"
             self.stop = {"at_s": round(time.monotonic() - self.started, 3),
@@ -188,6 +190,19 @@ class _Run:
                          bad_fraction=hit.bad_fraction, window_s=hit.window_s)
         finally:
             tl.add_event("phase", SOURCE, name="done", trial=0)
+
+
+    def _steady_after(self, clock: Clock) -> None:
+        """The steady-state hypothesis again, after the last recovery: did the stack come back?"""
+        exp, tl = self.exp, self.tl
+        clock.phase = "steady-after"
+        t0 = tl.add_event("phase", SOURCE, name="steady_after", trial=0).t_ns
+        clock.wait_until(time.monotonic() + exp.steady_state.after)
+        check = steady_state_check(tl, exp, window=(t0, time.monotonic_ns()))
+        window_s = round((time.monotonic_ns() - t0) / 1e9, 3)
+        self.steady_after = {**check, "window_s": window_s}
+        tl.add_event("steady_state", SOURCE, phase="after", ok=check["ok"],
+                     detail=check["detail"], window_s=window_s)
 
 
 def _live(gen: Any) -> Any:
@@ -285,6 +300,7 @@ def _finish(run: _Run, exp: Experiment, *, file: str | None, knobs: dict[str, An
                   started_at=started_at, duration_s=time.monotonic() - run.started, knobs=knobs,
                   end_reason="skipped" if skipped else run.end_reason,
                   extra_reasons=tuple(run.extra), steady_state=run.steady,
+                  steady_state_after=run.steady_after,
                   stop_condition=run.stop)
     directory = report_dir / run.run_id
     if skipped is not None:

@@ -77,11 +77,13 @@ def revert_record(stack: Stack, timeline: Timeline, rec: dict[str, Any]) -> Faul
     return handle
 
 
-def _attempt(what: list[str], label: str, fn: Any) -> None:
+def _attempt(what: list[str], label: str, fn: Any, failed: list[str] | None = None) -> None:
     try:
         result = fn()
     except (HarnessError, OSError) as exc:
         what.append(f"{label} failed: {exc}")
+        if failed is not None:
+            failed.append(f"{label} failed: {exc}")
         return
     if isinstance(result, list):
         what.extend(result)
@@ -92,25 +94,28 @@ def _attempt(what: list[str], label: str, fn: Any) -> None:
 def heal_all(stack: Stack, timeline: Timeline | None = None) -> list[str]:
     """Undo every fault of ours; returns what was done. Never raises for a single failure."""
     what: list[str] = []
+    failed: list[str] = []  # reaches the verdict through the ``heal`` event (analysis.health)
     tl = timeline if timeline is not None else Timeline()
     for handle in active_handles():
         _attempt(what, f"revert {handle.fault_id}",
-                 lambda h=handle: f"reverted {h.fault.name} {h.fault_id}: {h.revert().detail}")
+                 lambda h=handle: f"reverted {h.fault.name} {h.fault_id}: {h.revert().detail}",
+                 failed)
     for rec in load_records(stack):
         _attempt(what, f"revert recorded {rec.get('id')}",
                  lambda r=rec: f"reverted recorded {r['name']} {r['id']}: "
-                               f"{revert_record(stack, tl, r).recover_detail}")
-    _attempt(what, "substrate heal", stack.heal_all)  # restarts what is down first
+                               f"{revert_record(stack, tl, r).recover_detail}", failed)
+    _attempt(what, "substrate heal", stack.heal_all, failed)  # restarts what is down first
     if isinstance(stack, Proxied):
         # Again after the substrate's heal, which may have restarted Toxiproxy; it resets only
         # when a toxic or a disabled proxy is left, so the report never claims a needless heal.
-        _attempt(what, "toxiproxy reset", lambda: heal_toxiproxy(stack.toxiproxy_url))
+        _attempt(what, "toxiproxy reset", lambda: heal_toxiproxy(stack.toxiproxy_url), failed)
     if isinstance(stack, ProviderControl):
         from harness.faults.provider import clear_providers
-        _attempt(what, "provider clear", lambda: clear_providers(stack))
+        _attempt(what, "provider clear", lambda: clear_providers(stack), failed)
     if isinstance(stack, Killable):
         redis = [s.name for s in stack.topology.of_kind(Kind.REDIS)]
-        _attempt(what, "redis rejoin", lambda: rejoin_redis(stack, redis, timeout=5.0))
+        _attempt(what, "redis rejoin", lambda: rejoin_redis(stack, redis, timeout=5.0), failed)
+    failed.extend(w for w in what if "does not answer" in w and w not in failed)
     if timeline is not None:
-        timeline.add_event("heal", "fault", what=what)
+        timeline.add_event("heal", "fault", what=what, failed=failed)
     return what

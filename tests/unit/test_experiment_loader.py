@@ -40,7 +40,7 @@ def test_valid_document_loads_with_durations_in_seconds() -> None:
     exp = load(BASE)
     assert exp.load.warmup == 2.0 and exp.method[0].start == 10.0
     assert exp.trial_s == 45.0  # last fault end 30 s + recovery 15 s
-    assert exp.planned_s == 2 + 5 + 2 * 45
+    assert exp.planned_s == 2 + 5 + 2 * 45 + 10  # + the steady-state check after recovery
     assert exp.planned_requests == 50 * 2 * 45
     assert exp.stack.knobs == {"haproxy.retries": 3}
 

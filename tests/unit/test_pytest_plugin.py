@@ -86,7 +86,7 @@ def test_options_are_in_one_group(pytester: pytest.Pytester) -> None:
     out = result.stdout.str()
     assert "chaos-harness" in out
     for opt in ("--chaos-substrate", "--chaos-report-dir", "--chaos-seed",
-                "--chaos-collect-experiments"):
+                "--chaos-collect-experiments", "--chaos-inconclusive"):
         assert opt in out
     group = out.split("chaos-harness:", 1)[1]
     assert group.index("--chaos-seed") < group.index("--chaos-collect-experiments")
@@ -135,7 +135,8 @@ def test_collected_items_map_verdicts_and_record_properties(pytester: pytest.Pyt
     junit = pytester.path / "junit.xml"
     result = pytester.runpytest_subprocess("--chaos-collect-experiments", "--chaos-seed", "42",
                                 "--chaos-report-dir", "out", f"--junitxml={junit}", "-rs",
-                                "-p", "no:cacheprovider", "-m", "chaos")
+                                "-p", "no:cacheprovider", "-m", "chaos",
+                                "--chaos-inconclusive=skip")
     result.assert_outcomes(passed=1, failed=1, skipped=1)
     result.stdout.fnmatch_lines(["*experiment 'bad-one': FAIL*", "*unsure: INCONCLUSIVE*"])
     root = ET.parse(junit).getroot()
@@ -145,6 +146,24 @@ def test_collected_items_map_verdicts_and_record_properties(pytester: pytest.Pyt
     assert props["chaos.verdict"] == "PASS" and props["chaos.seed"] == "42"
     assert props["chaos.latency.p99_ms"] == "2.5"
     assert (pytester.path / "out" / "r-tiny" / "report.html").exists()
+
+
+def test_inconclusive_fails_by_default_and_skips_only_when_asked(
+        pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(FAKE_RUNNER)
+    pytester.makefile(".yaml", unsure=GOOD.replace("name: tiny", "name: unsure"))
+    common = ("--chaos-collect-experiments", "-p", "no:cacheprovider", "-rs")
+    result = pytester.runpytest_subprocess(*common)
+    result.assert_outcomes(failed=1)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(["*experiment 'unsure': INCONCLUSIVE*",
+                                 "*--chaos-inconclusive=skip*"])
+    assert "Traceback" not in result.stdout.str()
+    result = pytester.runpytest_subprocess(*common, "--chaos-inconclusive=skip")
+    result.assert_outcomes(skipped=1)
+    assert result.ret == pytest.ExitCode.OK
+    result = pytester.runpytest_subprocess(*common, "--chaos-inconclusive=maybe")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
 
 
 def test_run_experiment_fixture_with_path_and_model(pytester: pytest.Pytester) -> None:
