@@ -11,6 +11,8 @@ import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from typing import Any
 
+from harness.report.exercise import exercise_junit
+
 __all__ = ["junit_properties", "render_junit"]
 
 
@@ -74,6 +76,7 @@ def render_junit(rep: Mapping[str, Any]) -> str:
             if not f["landed"]:
                 ET.SubElement(case, "skipped", {
                     "message": f"fault never took effect: {f.get('verification', '')}"})
+        exercise_junit(suite, rep, cls)
     cases = suite.findall("testcase")
     suite.set("tests", str(len(cases)))
     suite.set("failures", str(sum(1 for c in cases if c.find("failure") is not None)))
