@@ -36,7 +36,8 @@ def _minimum(ex: Mapping[str, Any]) -> str:
 
 
 def _rows(rep: Mapping[str, Any]) -> list[tuple[Mapping[str, Any], Mapping[str, Any] | None]]:
-    return [(f, f.get("exercise")) for f in rep.get("faults") or []]
+    """Faults with their exercise (reports written before exercise accounting have no key)."""
+    return [(f, f.get("exercise")) for f in rep.get("faults") or [] if "exercise" in f]
 
 
 def _after(rep: Mapping[str, Any]) -> str | None:

@@ -216,7 +216,7 @@ def test_fault_exercise_directly_and_step_keys() -> None:
     ex = fault_exercise(f, tl.events, None, minimum=ExerciseMinimum(requests=0), rate=100.0,
                         end_ns=T0 + 40 * S)
     assert ex.requests == 0 and ex.upstream_calls == 50 and ex.ok  # no request columns given
-    with pytest.raises(ValueError, match="min_exercise.requests"):
+    with pytest.raises(ValueError, match=r"min_exercise\.requests"):
         ExerciseMinimum(requests=-1)
 
 
