@@ -42,13 +42,24 @@ def sample_exercise(handle: Any, phase: str, timeline: Timeline) -> None:
                            counters={}, rule="gated", errors={
                                "plan": handle.injection.scratch.get("exercise_error", "")})
         return
-    counters, errors = read_counters(handle.stack, plan.counters)
+    # The probe's own bytes must not count as exercise: it runs (and closes) before the
+    # inject reading, and after the revert reading.
     probes: dict[str, float | None] = {}
-    for proxy in plan.probe_proxies:
-        ms, detail = probe_delay_ms(handle.stack, proxy)
-        probes[proxy] = ms
-        if ms is None:
-            errors[f"probe.{proxy}"] = detail
+    probe_errors: dict[str, str] = {}
+
+    def probe() -> None:
+        for proxy in plan.probe_proxies:
+            ms, detail = probe_delay_ms(handle.stack, proxy)
+            probes[proxy] = ms
+            if ms is None:
+                probe_errors[f"probe.{proxy}"] = detail
+
+    if phase == "inject":
+        probe()
+    counters, errors = read_counters(handle.stack, plan.counters)
+    if phase != "inject":
+        probe()
+    errors.update(probe_errors)
     timeline.add_event("exercise.sample", SOURCE, fault_id=handle.fault_id, phase=phase,
                        counters=counters, rule=plan.rule, wanted=list(plan.counters),
                        errors=errors, probes=probes, note=plan.note)

@@ -13,7 +13,9 @@ A source that does not answer is recorded in ``errors`` (name -> reason); readin
 from __future__ import annotations
 
 import re
+import shutil
 import socket
+import subprocess
 import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -91,28 +93,84 @@ def _read_haproxy(stack: Any, names: list[str], out: dict[str, float],
             out[n] = float(value)
 
 
+_SS_LINE = re.compile(r"^\S+\s+\S+\s+(\S+):(\d+)\s+(\S+):\d+\s")
+_SS_BYTES = re.compile(r"\bbytes_(?:acked|received):(\d+)")
+
+
+def _host(address: str) -> str:
+    return address.strip("[]").removeprefix("::ffff:")
+
+
+def live_bytes(listens: Mapping[str, tuple[str, int]], ss_output: str) -> dict[str, float]:
+    """Bytes moved so far by the open client connections of each proxy, from ``ss -tinHO``:
+    bytes acknowledged by the client (to it) plus bytes received from it, summed over the
+    established sockets on the proxy's listen address, leaving out connections from the
+    listen host itself (the harness's own probes)."""
+    by_addr = {(host, port): proxy for proxy, (host, port) in listens.items()}
+    out = {proxy: 0.0 for proxy in listens}
+    for line in ss_output.splitlines():
+        m = _SS_LINE.match(line)
+        if not m:
+            continue
+        local, port, peer = _host(m[1]), int(m[2]), _host(m[3])
+        proxy = by_addr.get((local, port))
+        if proxy is None or peer == local:
+            continue
+        out[proxy] += sum(float(b) for b in _SS_BYTES.findall(line))
+    return out
+
+
+def _ss() -> str | None:
+    """``ss -tinHO state established`` on this host, or None where ss is missing."""
+    exe = shutil.which("ss")
+    if exe is None:
+        return None
+    try:
+        done = subprocess.run([exe, "-tinHO", "state", "established"], capture_output=True,
+                              text=True, timeout=2.0, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout if done.returncode == 0 else None
+
+
 def _read_toxiproxy(stack: Any, names: list[str], out: dict[str, float],
                     errors: dict[str, str]) -> None:
+    """Toxiproxy counts a connection's bytes only when it closes; the app keeps its Redis and
+    HTTP connections open, so the bytes of the open connections are read from the kernel
+    (``ss``, when Toxiproxy listens on this host) and added: closed + open = every byte so
+    far, monotonic across a connection closing."""
     if not isinstance(stack, Proxied):
         errors.update({n: "the stack has no Toxiproxy" for n in names})
         return
-    url = stack.toxiproxy_url.rstrip("/") + "/metrics"
+    base = stack.toxiproxy_url.rstrip("/")
     try:
-        r = httpx.get(url, timeout=_TIMEOUT)
+        r = httpx.get(base + "/metrics", timeout=_TIMEOUT)
         r.raise_for_status()
-    except httpx.HTTPError as exc:
-        errors.update({n: f"GET {url}: {type(exc).__name__}: {exc} (is toxiproxy-server "
-                          "started with -proxy-metrics?)" for n in names})
+        proxies = httpx.get(base + "/proxies", timeout=_TIMEOUT)
+        proxies.raise_for_status()
+        described = proxies.json()
+    except (httpx.HTTPError, ValueError) as exc:
+        errors.update({n: f"Toxiproxy {base}: {type(exc).__name__}: {exc} (is "
+                          "toxiproxy-server started with -proxy-metrics?)" for n in names})
         return
     sent: dict[str, float] = {}
     for metric, labels, value in prometheus_samples(r.text):
         if metric == "toxiproxy_proxy_sent_bytes_total":
             proxy = labels.get("proxy", "")
             sent[proxy] = sent.get(proxy, 0.0) + value
+    listens: dict[str, tuple[str, int]] = {}
+    for name, d in described.items():
+        host, _, port = str(d.get("listen", "")).rpartition(":")
+        if host in ("", "0.0.0.0", "[::]", "::"):
+            host = base.split("://", 1)[-1].rsplit(":", 1)[0]
+        if port.isdigit():
+            listens[name] = (_host(host), int(port))
+    ss = _ss()
+    live = live_bytes(listens, ss) if ss is not None else {}
     for n in names:
         proxy = n.split(".", 1)[1].rsplit(".", 1)[0]
         # a proxy that has moved no byte yet has no series: zero, not unknown
-        out[n] = sent.get(proxy, 0.0)
+        out[n] = sent.get(proxy, 0.0) + live.get(proxy, 0.0)
 
 
 def _read_providers(stack: Any, names: list[str], out: dict[str, float],

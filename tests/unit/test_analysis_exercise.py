@@ -344,3 +344,25 @@ def test_not_exercised_and_not_back_are_visible_in_every_format() -> None:
     assert skipped is not None and "not exercised" in skipped.get("message", "")
     after = root.find(".//testcase[@name='steady-state-after']")
     assert after is not None and after.find("skipped") is not None
+
+
+# -- reading Toxiproxy's traffic (parsing only; the real reading is in tests/integration) -------
+SS = """\
+0      0      10.0.0.1:18001 10.0.0.12:55454 bbr wscale:10,10 bytes_sent:640 bytes_acked:640 bytes_received:1693 segs_out:3
+0      0      10.0.0.1:18001 10.0.0.1:40000 bbr bytes_acked:999 bytes_received:999
+0      0      10.0.0.1:18002 10.0.0.13:50000 bbr bytes_acked:10 bytes_received:5
+0      0      10.0.0.1:8080 10.0.0.13:50001 bbr bytes_acked:7 bytes_received:7
+"""
+
+
+def test_live_bytes_sum_open_connections_per_proxy_without_the_harness_probes() -> None:
+    from harness.probes.counters import live_bytes, prometheus_samples
+
+    listens = {"redis-az-a": ("10.0.0.1", 18001), "redis-az-b": ("10.0.0.1", 18002),
+               "qdrant": ("10.0.0.1", 18003)}
+    assert live_bytes(listens, SS) == {"redis-az-a": 2333.0, "redis-az-b": 15.0, "qdrant": 0.0}
+    text = ('# HELP x\ntoxiproxy_proxy_sent_bytes_total{direction="upstream",proxy="p"} 15\n'
+            'rag_cache_total{result="hit"} 3.0\n')
+    assert prometheus_samples(text) == [
+        ("toxiproxy_proxy_sent_bytes_total", {"direction": "upstream", "proxy": "p"}, 15.0),
+        ("rag_cache_total", {"result": "hit"}, 3.0)]
