@@ -72,8 +72,8 @@ EVENT_KINDS: Mapping[str, str] = {
     "exercise.sample": "runner: fault_id, phase ('inject' | 'revert'), counters (name -> "
                        "cumulative value read from outside the app), rule ('llm' | 'gated'), "
                        "wanted (counter names), errors (name -> why unreadable), probes "
-                       "(proxy -> probe round trip ms) -- after inject verification and "
-                       "before revert",
+                       "(proxy -> probe round trip ms, revert only) -- right before "
+                       "the injection and right before the revert",
     "obs.state": "observer: subject, state, healthy (bool), detail, signal ('stack' | 'probe') "
                  "-- a state change",
     "obs.event": "observer: subject, event, detail -- a point event (e.g. +switch-master)",

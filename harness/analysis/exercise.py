@@ -2,9 +2,9 @@
 
 A fault is **exercised** by the requests, upstream calls and bytes that passed through the
 faulted part while it was on (docs/MEASUREMENT.md, "Exercise"). The runner snapshots the
-fault's counters into ``exercise.sample`` events right after the injection was verified
-(``phase='inject'``) and right before the revert (``phase='revert'``); this module (pure: no I/O,
-no clock) turns them into:
+fault's counters into ``exercise.sample`` events right before the injection (``phase='inject'``)
+and right before the revert (``phase='revert'``); this module (pure: no I/O, no clock) turns
+them into:
 
 * ``counters``: name -> delta between the two samples (``app.<replica>.<key>`` summed into
   ``app.<key>`` over the replicas read both times; a counter that went backwards -- a restarted
@@ -12,7 +12,8 @@ no clock) turns them into:
 * ``upstream_calls``: the sum of the call counters (simulator requests, HAProxy sessions, app
   cache / failure counts), ``None`` when the fault has none;
 * ``bytes``: the sum of the ``toxiproxy.<proxy>.bytes`` deltas, ``None`` when none;
-* ``requests``: requests intended inside the window that went through the part. Rule ``llm``
+* ``requests``: requests intended inside the window (from the later of the inject sample and
+  the ``fault.inject`` event to the revert sample) that went through the part. Rule ``llm``
   (provider faults and provider proxies): requests answered with ``X-Provider`` primary or
   fallback, or degraded (they needed an LLM call, not the cache). Rule ``gated``: every request
   in the window, but none when the outside counters show no traffic through the part.
@@ -202,7 +203,7 @@ def fault_exercise(fault: FaultRecord, samples: Sequence[Event], headers: Reques
             and e.get("fault_id") == fault.fault_id]
     inj = next((e for e in mine if e.get("phase") == "inject"), None)
     rev = next((e for e in reversed(mine) if e.get("phase") == "revert"), None)
-    start = inj.t_ns if inj is not None else fault.inject_ns
+    start = max(inj.t_ns, fault.inject_ns) if inj is not None else fault.inject_ns
     end = rev.t_ns if rev is not None else fault.active_end(end_ns)
     seconds = max(0.0, (end - start) / 1e9)
     first = inj if inj is not None else rev

@@ -1,8 +1,10 @@
 """Snapshot a fault's exercise counters into the timeline (``exercise.sample`` events).
 
-Called by the method loop right after a fault's injection was verified (phase ``inject``) and
-right before its revert (phase ``revert``); the analysis turns the two samples into deltas
-(:mod:`harness.analysis.exercise`). Reading counters never fails the run: a source that does
+Called by the method loop right before a fault is injected (phase ``inject``: the traffic while
+the injection is being verified counts too -- a breaker may open in that time) and right before
+its revert (phase ``revert``); the analysis turns the two samples into deltas
+(:mod:`harness.analysis.exercise`). A latency toxic's timed probe runs at the revert sample,
+while the toxic is still on, after the counters were read (its own bytes never count). Reading counters never fails the run: a source that does
 not answer is named in the event's ``errors``, and the analysis then reports the exercise as
 not measured.
 """
@@ -42,24 +44,14 @@ def sample_exercise(handle: Any, phase: str, timeline: Timeline) -> None:
                            counters={}, rule="gated", errors={
                                "plan": handle.injection.scratch.get("exercise_error", "")})
         return
-    # The probe's own bytes must not count as exercise: it runs (and closes) before the
-    # inject reading, and after the revert reading.
+    counters, errors = read_counters(handle.stack, plan.counters)
     probes: dict[str, float | None] = {}
-    probe_errors: dict[str, str] = {}
-
-    def probe() -> None:
+    if phase == "revert":  # the toxic is still on; after the reading, so its bytes never count
         for proxy in plan.probe_proxies:
             ms, detail = probe_delay_ms(handle.stack, proxy)
             probes[proxy] = ms
             if ms is None:
-                probe_errors[f"probe.{proxy}"] = detail
-
-    if phase == "inject":
-        probe()
-    counters, errors = read_counters(handle.stack, plan.counters)
-    if phase != "inject":
-        probe()
-    errors.update(probe_errors)
+                errors[f"probe.{proxy}"] = detail
     timeline.add_event("exercise.sample", SOURCE, fault_id=handle.fault_id, phase=phase,
                        counters=counters, rule=plan.rule, wanted=list(plan.counters),
                        errors=errors, probes=probes, note=plan.note)

@@ -105,9 +105,9 @@ def _inject(sf: ScheduledFault, fault: Any, stack: Any, timeline: Timeline, tria
             outer: ExitStack) -> tuple[ExitStack, Any]:
     own = ExitStack()
     outer.callback(own.close)  # reverted on any way out, at most once
-    handle = own.enter_context(
-        fault.applied(stack, timeline, fault_id=f"t{trial}-{sf.fault_id}"))
-    sample_exercise(handle, "inject", timeline)
+    handle = own.enter_context(fault.applied(
+        stack, timeline, fault_id=f"t{trial}-{sf.fault_id}",
+        before_inject=lambda h: sample_exercise(h, "inject", timeline)))
     own.callback(sample_exercise, handle, "revert", timeline)  # LIFO: before the revert
     return own, handle
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
@@ -301,13 +301,19 @@ class Fault(ABC):
         return ExercisePlan(counters=counters_for_services(stack, injection.services))
 
     # -- running --------------------------------------------------------------------------------
-    def start(self, stack: Stack, timeline: Timeline | None, *, fault_id: str) -> FaultHandle:
-        """Inject and verify; the caller must ``revert()`` the handle (see :meth:`applied`)."""
+    def start(self, stack: Stack, timeline: Timeline | None, *, fault_id: str,
+              before_inject: Callable[[FaultHandle], None] | None = None) -> FaultHandle:
+        """Inject and verify; the caller must ``revert()`` the handle (see :meth:`applied`).
+
+        ``before_inject(handle)`` runs after :meth:`prepare`, right before the ``fault.inject``
+        event (the runner snapshots the exercise counters there)."""
         self.check_supported(stack)
         timeline = timeline if timeline is not None else Timeline()
         injection = Injection(fault_id=fault_id, services=self.resolve(stack))
         handle = FaultHandle(self, stack, timeline, fault_id, injection)
         self.prepare(stack, injection)
+        if before_inject is not None:
+            before_inject(handle)
         ev = timeline.add_event(
             "fault.inject", SOURCE, fault_id=fault_id, name=self.name, family=self.family,
             target=None if self.target is None else str(self.target), params=self.params,
@@ -344,10 +350,11 @@ class Fault(ABC):
         return handle
 
     @contextmanager
-    def applied(self, stack: Stack, timeline: Timeline | None, *,
-                fault_id: str) -> Iterator[FaultHandle]:
+    def applied(self, stack: Stack, timeline: Timeline | None, *, fault_id: str,
+                before_inject: Callable[[FaultHandle], None] | None = None
+                ) -> Iterator[FaultHandle]:
         """Inject + verify on entry; revert + verify on exit, whatever happens in between."""
-        handle = self.start(stack, timeline, fault_id=fault_id)
+        handle = self.start(stack, timeline, fault_id=fault_id, before_inject=before_inject)
         try:
             yield handle
         finally:

@@ -49,10 +49,13 @@ def in_window(tl: Timeline, fault_id: str) -> tuple[np.ndarray, dict[str, Any], 
     samples = {e.get("phase"): e for e in tl.events_of("exercise.sample")
                if e.get("fault_id") == fault_id}
     inj, rev = samples["inject"], samples["revert"]
+    injected = next(e.t_ns for e in tl.events_of("fault.inject")
+                    if e.get("fault_id") == fault_id)
+    assert inj.t_ns <= injected < rev.t_ns  # sampled right before the injection
     cols = tl.requests
     intended = np.frombuffer(cols.intended_ns, dtype=np.int64)
     provider = np.frombuffer(cols.provider, dtype=np.uint8)
-    mask = (intended >= inj.t_ns) & (intended < rev.t_ns)
+    mask = (intended >= injected) & (intended < rev.t_ns)
     return provider[mask], dict(inj.attrs), dict(rev.attrs)
 
 
