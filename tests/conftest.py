@@ -8,6 +8,9 @@ one starts from a clean, fully redundant stack.
 
 At the end of the session every run this pytest process started must have left nothing behind
 (processes, namespaces, links, iptables rules); otherwise the session fails.
+
+Under CI (``CI=true``) a session in which integration or chaos tests were skipped for a machine
+capability (no root, no namespaces, a missing binary) fails: see ``tests/tier_guard.py``.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import shutil
 from collections.abc import Iterator
 
 import pytest
+from tier_guard import CAPABILITY, TierGuard
 
 from harness.errors import StackError
 
@@ -28,14 +32,18 @@ def local_stack_skip_reason(*, need_netns: bool = True) -> str | None:
     """Why a local stack cannot run here (None: it can)."""
     missing = [b for b in LOCAL_BINARIES if shutil.which(b) is None]
     if missing:
-        return f"missing binaries {missing}: run scripts/setup.sh"
+        return f"{CAPABILITY} missing binaries {missing}: run scripts/setup.sh"
     if need_netns:
         from harness.stack.local.netns import netns_unavailable_reason
 
         reason = netns_unavailable_reason()
         if reason:
-            return f"the local stack needs network namespaces: {reason}"
+            return f"{CAPABILITY} the local stack needs network namespaces: {reason}"
     return None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.pluginmanager.register(TierGuard(), "chaos-tier-guard")
 
 
 def remember_run(key: str) -> None:
