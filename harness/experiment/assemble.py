@@ -12,11 +12,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from harness.analysis.judged import JudgedWindow, judged_window
 from harness.analysis.projection import project_annual
 from harness.analysis.run import RunAnalysis, analyse
 from harness.analysis.spec import AnalysisSpec, SLOSpec
 from harness.analysis.trials import distributions_json
 from harness.analysis.verdict import Verdict, combine
+from harness.experiment.incidents import fault_anchored_json
 from harness.experiment.model import Experiment
 from harness.timeline import Timeline
 
@@ -26,6 +28,7 @@ __all__ = [
     "analyse_run",
     "analysis_spec",
     "build_report",
+    "judged_windows",
     "skipped_report",
     "trial_windows",
 ]
@@ -66,7 +69,8 @@ def analysis_spec(exp: Experiment, *, objective: float | None = None,
                          else s.objective, latency_threshold_ms=s.latency_threshold_ms,
                          degraded_is_good=s.degraded_is_good)
                  for i, s in enumerate(exp.steady_state.slos))
-    return AnalysisSpec(slos=slos, confidence=confidence or exp.confidence)
+    return AnalysisSpec(slos=slos, confidence=confidence or exp.confidence,
+                        lead_s=exp.analysis.lead, judged_recovery_s=exp.recovery)
 
 
 def trial_windows(tl: Timeline) -> tuple[TrialWindow, ...]:
@@ -96,9 +100,21 @@ def analyse_run(tl: Timeline, spec: AnalysisSpec
         return analyse(tl, spec, window=window), []
     ends = tl.events_of("run.end")
     end = (ends[-1].t_ns if ends else windows[-1].end_ns) + 1
-    overall = analyse(tl, spec, window=(windows[0].start_ns, end))
-    per = [(w, analyse(tl, spec, window=(w.start_ns, w.end_ns))) for w in windows]
+    judged = judged_windows(tl, windows, spec)
+    overall = analyse(tl, spec, window=(windows[0].start_ns, end),
+                      judged=[j.span for j in judged])
+    per = [(w, analyse(tl, spec, window=(w.start_ns, w.end_ns), judged=[j.span]))
+           for w, j in zip(windows, judged, strict=True)]
     return overall, per
+
+
+def judged_windows(tl: Timeline, windows: Sequence[TrialWindow],
+                   spec: AnalysisSpec) -> tuple[JudgedWindow, ...]:
+    """Each trial's fault-anchored judged window (:mod:`harness.analysis.judged`)."""
+    events = tl.events
+    return tuple(judged_window(events, trial=w.trial, start_ns=w.start_ns, end_ns=w.end_ns,
+                               lead_s=spec.lead_s, recovery_s=spec.judged_recovery_s)
+                 for w in windows)
 
 
 def _fault_json(f: Mapping[str, Any], trial: int) -> dict[str, Any]:
@@ -182,6 +198,7 @@ def build_report(facts: RunFacts, overall: RunAnalysis,
         "unattributed_bad_requests": a.get("unattributed_bad_requests"),
         "analysis": a.get("analysis"),
     })
+    rep.update(fault_anchored_json(facts.experiment, overall, per_trial))
     return rep
 
 
