@@ -14,9 +14,11 @@ signal that set it (docs/MEASUREMENT.md, "Milestones"):
   longer ``Active``.
 * **served** -- clients are served again: the end of the first client-visible impact episode
   (``failover_s``), 0.0 when no request was bad. This one is the clients' view by definition.
-* **redundant** -- full redundancy back: every subject that went unhealthy since the inject
-  (HAProxy server, replication link, breaker, shard replica, ...) is healthy again and stays so
-  up to the next fault's injection (else the end of the timeline). ``at_s`` is when the last of
+* **redundant** -- full redundancy back: every subject that went unhealthy while the fault was
+  active or within the grace after its revert (HAProxy server, replication link, breaker, shard
+  replica, ...) is healthy again: the first such moment at or after the revert (and after the
+  last loss), before the next fault's injection (else the end of the timeline). Later flaps (a
+  replica timing out under machine load a minute after the revert) are not this fault's. ``at_s`` is when the last of
   them came back (never before the revert); ``None`` if one is still unhealthy at that limit, or
   if no observed subject ever went unhealthy (nothing to restore: the signal says so).
 
@@ -132,38 +134,44 @@ def _subject_health(e: Event) -> bool | None:
     return h
 
 
-def _redundant(f: FaultRecord, events: Sequence[Event], limit_ns: int) -> Milestone:
-    """When every subject that went unhealthy since the inject was healthy again for good."""
+def _redundant(f: FaultRecord, events: Sequence[Event], loss_end_ns: int,
+               limit_ns: int) -> Milestone:
+    """The first moment, at or after the revert and after the last loss, at which every subject
+    that went unhealthy in ``[inject, loss_end]`` was healthy again (before ``limit_ns``)."""
     lost: set[str] = set()
-    state: dict[str, bool] = {}
-    back_at: dict[str, Event] = {}
+    last_loss = f.inject_ns
     for e in events:
-        if e.t_ns >= limit_ns:
+        if e.t_ns > loss_end_ns:
             break
-        h = _subject_health(e)
-        if h is None:
-            continue
-        subject = str(e.get("subject"))
-        state[subject] = h
-        if e.t_ns < f.inject_ns:
-            continue
-        if not h:
-            lost.add(subject)
-            back_at.pop(subject, None)
-        elif subject in lost:
-            back_at[subject] = e
+        if e.t_ns >= f.inject_ns and _subject_health(e) is False:
+            lost.add(str(e.get("subject")))
+            last_loss = e.t_ns
     if not lost:
         return Milestone(name="redundant", at_s=None,
                          signal="never lost: no observed subject went unhealthy")
-    still = sorted(s for s in lost if not state.get(s, False))
-    if still:
+    ready_ns = max(last_loss, f.revert_ns if f.revert_ns is not None else limit_ns)
+    state: dict[str, bool] = {}
+    last_back: Event | None = None
+    for e in events:
+        if e.t_ns >= limit_ns:
+            break
+        subject = str(e.get("subject", ""))
+        h = _subject_health(e)
+        if h is None or subject not in lost:
+            continue
+        if e.t_ns > ready_ns and all(state.get(s, False) for s in lost):
+            break  # every lost subject was back before this event
+        state[subject] = h
+        if h:
+            last_back = e
+    if last_back is None or not all(state.get(s, False) for s in lost):
+        still = sorted(s for s in lost if not state.get(s, False))
         return Milestone(name="redundant", at_s=None,
                          signal=f"not restored: {', '.join(still[:3])}"
                                 + (f" and {len(still) - 3} more" if len(still) > 3 else ""))
-    last = max(back_at.values(), key=lambda e: e.t_ns)
-    at_ns = max(last.t_ns, f.revert_ns if f.revert_ns is not None else last.t_ns)
+    at_ns = max(last_back.t_ns, f.revert_ns if f.revert_ns is not None else last_back.t_ns)
     return Milestone(name="redundant", at_s=(at_ns - f.inject_ns) / 1e9,
-                     signal=f"last back: {_label(last)}")
+                     signal=f"last back: {_label(last_back)}")
 
 
 def fault_milestones(f: FaultRecord, events: Sequence[Event], *, decide_end_ns: int,
@@ -183,4 +191,4 @@ def fault_milestones(f: FaultRecord, events: Sequence[Event], *, decide_end_ns: 
                        signal="clients: end of the first impact episode" if bad_requests
                        else "clients: no request was bad")
     return (detected, _decided(f, events, decide_end_ns), served,
-            _redundant(f, events, limit_ns))
+            _redundant(f, events, decide_end_ns, limit_ns))

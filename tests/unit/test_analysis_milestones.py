@@ -162,3 +162,23 @@ def test_milestones_in_fault_json() -> None:
     decided = f["milestones"][1]
     assert set(decided) == {"name", "at_s", "signal"}
     assert decided["at_s"] == pytest.approx(2.3)
+
+
+def test_a_later_unrelated_flap_is_not_this_faults_loss() -> None:
+    """From a real run: the replica link was back 0.3 s after the revert; an app replica timed
+    out under machine load 33 s later. Redundancy came back with the link, not with the app."""
+    tl = synthetic_timeline(duration_s=90, rate=50, faults=[SyntheticFault(
+        fault_id="f0", name="redis-master-loss", family="datastore", inject_s=10.0,
+        revert_s=25.0)])
+    _state(tl, 10.1, "redis/replication", "master redis-az-a unreachable", False, "probe")
+    _event(tl, 12.3, "sentinel/mymaster/redis-az-c", "+switch-master")
+    _state(tl, 25.3, "redis/replication", "master=redis-az-c replicas_online=2", True)
+    _state(tl, 10.2, "breaker/app-az-b/cache", "open", False)
+    _state(tl, 13.0, "breaker/app-az-b/cache", "closed", True)
+    _state(tl, 58.0, "app/app-az-b", "unreachable", False, "probe")
+    _state(tl, 58.2, "app/app-az-b", "ready", True)
+    _state(tl, 60.0, "breaker/app-az-b/cache", "open", False)  # a lost subject flaps later
+    _state(tl, 61.0, "breaker/app-az-b/cache", "closed", True)
+    assert by_name(tl)["redundant"] == (pytest.approx(15.3),
+                                        "last back: redis/replication "
+                                        "master=redis-az-c replicas_online=2")
