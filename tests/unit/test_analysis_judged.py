@@ -140,3 +140,7 @@ def test_report_states_the_judged_window() -> None:
     assert (t["start_s"], t["end_s"], t["anchored"]) == (pytest.approx(6.0), pytest.approx(13.0),
                                                           True)
     assert rep["slos"][0]["total"] == 7_000
+
+
+def test_quick_mode_scales_the_lead_with_every_other_time() -> None:
+    assert exp(lead=30.0).with_overrides(duration_scale=0.25).analysis.lead == 7.5

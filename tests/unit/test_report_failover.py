@@ -70,3 +70,12 @@ def test_html_has_milestone_table_budget_and_chart_ticks(tmp_path: Path) -> None
     assert saved["budget"]["incidents"][0]["share"] > 0
     assert saved["distributions"]["redis-master-loss"]["decided_at_s"]["median"] == 2.3
     assert render_html(rep, None).count("<h2>Failover milestones</h2>") == 1
+
+
+def test_junit_properties_carry_milestones_and_budget_share() -> None:
+    from harness.report import junit_properties
+
+    rep, _ = redis_kill_run()
+    props = junit_properties(rep)
+    assert props["fault.t1-f0-redis-master-loss.milestone.decided_s"] == "2.3"
+    assert float(props["fault.t1-f0-redis-master-loss.budget_share"]) > 0
