@@ -279,6 +279,22 @@ class Experiment(_Frozen):
         """Requests sent inside the analysed window (steady state excluded)."""
         return int(self.load.rate * self.trials * self.trial_s)
 
+    @property
+    def judged_s(self) -> float:
+        """Planned length of one trial's judged window: ``analysis.lead`` before the first fault
+        to ``recovery`` after the last one ends, inside the trial (the whole trial with no
+        fault). Jitter can only move it."""
+        if not self.method:
+            return self.trial_s
+        first = min(f.start for f in self.method)
+        start = max(0.0, first - self.analysis.lead)
+        return max(0.0, min(self.trial_s, self.method_end_s + self.recovery) - start)
+
+    @property
+    def planned_judged_requests(self) -> int:
+        """Requests the SLO verdict will count: rate x trials x :attr:`judged_s`."""
+        return int(self.load.rate * self.trials * self.judged_s)
+
     def schedule(self, seed: int, trial: int) -> tuple[ScheduledFault, ...]:
         """The fault schedule of one trial: the same (seed, trial) gives the same schedule."""
         rng = random.Random(f"{seed}:{trial}:{self.name}")

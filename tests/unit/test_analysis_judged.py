@@ -144,3 +144,12 @@ def test_report_states_the_judged_window() -> None:
 
 def test_quick_mode_scales_the_lead_with_every_other_time() -> None:
     assert exp(lead=30.0).with_overrides(duration_scale=0.25).analysis.lead == 7.5
+
+
+def test_planned_judged_requests_for_sizing() -> None:
+    e = exp()  # fault at 1 s for 3 s, lead 2 s (clipped at the trial start), recovery 2 s
+    assert (e.trial_s, e.judged_s) == (6.0, 6.0)
+    long = e.with_overrides(duration_scale=None).model_copy(
+        update={"load": LoadSpec(rate=1000, warmup=1, duration=600)})
+    assert long.judged_s == 6.0 and long.planned_judged_requests == 6_000  # padding not counted
+    assert long.planned_requests == 600_000
