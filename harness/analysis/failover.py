@@ -16,6 +16,7 @@ import numpy as np
 
 from harness.analysis.exercise import Exercise
 from harness.analysis.impact import FaultRecord, ImpactWindows
+from harness.analysis.milestones import Milestone, fault_milestones
 from harness.analysis.observe import first_detection, recovery_time
 from harness.analysis.spec import AnalysisSpec
 from harness.timeline import Event
@@ -39,6 +40,7 @@ class FaultImpact:
     windows_s: tuple[tuple[float, float, int], ...]  # (start_s, end_s, bad) relative to time 0
     overlaps: tuple[str, ...]  # ids of faults whose active spans overlap this one's
     exercise: Exercise | None = None  # traffic through the faulted part (analysis.exercise)
+    milestones: tuple[Milestone, ...] = ()  # detected / decided / served / redundant
 
     def to_json(self) -> dict[str, Any]:
         f = self.fault
@@ -55,6 +57,7 @@ class FaultImpact:
             "impact_windows": [list(w) for w in self.windows_s],
             "overlaps": list(self.overlaps),
             "exercise": None if self.exercise is None else self.exercise.to_json(),
+            "milestones": [m.to_json() for m in self.milestones],
         }
 
 
@@ -111,6 +114,10 @@ def _one(i: int, faults: Sequence[FaultRecord], events: Sequence[Event], w: Impa
     mine = owner == i
     failover, failback = _client_times(f, w, mine, round(spec.failover_hold_s * 1e9))
     bad = int(w.count[mine].sum())
+    later = [g.inject_ns for g in faults if f.revert_ns is not None and g.inject_ns > f.revert_ns]
+    milestones = fault_milestones(f, events, decide_end_ns=f.active_end(end_ns) + grace_ns,
+                                  limit_ns=min(later, default=end_ns), failover_s=failover,
+                                  bad_requests=bad, detection_events=spec.detection_events)
     return FaultImpact(
         fault=f, injected_at_s=(f.inject_ns - origin_ns) / 1e9,
         reverted_at_s=None if f.revert_ns is None else (f.revert_ns - origin_ns) / 1e9,
@@ -123,7 +130,7 @@ def _one(i: int, faults: Sequence[FaultRecord], events: Sequence[Event], w: Impa
         windows_s=tuple(((int(s) - origin_ns) / 1e9, (int(e) - origin_ns) / 1e9, int(c))
                         for s, e, c in zip(w.start[mine], w.end[mine], w.count[mine],
                                            strict=True)),
-        overlaps=_overlaps(i, faults, end_ns),
+        overlaps=_overlaps(i, faults, end_ns), milestones=milestones,
     )
 
 

@@ -10,7 +10,11 @@ Model (docs/MEASUREMENT.md, "Projection"):
   one-sided Clopper-Pearson bounds at the given confidence;
 * total = sum of the kinds + background; availability = 1 - total / year (365.25 d);
 * ``meets`` = ``"yes"`` if even the worst case meets the objective, ``"no"`` if even the best
-  case misses it, else ``"uncertain"``.
+  case misses it, else ``"uncertain"``;
+* ``budget_share`` = annual bad seconds / the year's time budget ``(1 - A) x year``: the same
+  figures as report.json ``budget`` (an incident's share of a window ``W`` is
+  ``error_seconds / ((1 - A) x W)``; a kind's share of the year is frequency x error-seconds /
+  ``((1 - A) x year)``), so per window and per year are read off one scale.
 
 Frequencies come from an editable table keyed by fault **name** or **family** (name wins).
 Kinds without a frequency are listed in ``unprojected`` (and make the answer ``"uncertain"``
@@ -125,11 +129,14 @@ class KindProjection:
     per_incident_s: Distribution
     annual_bad_s: Band
 
-    def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "family": self.family, "frequency_key": self.frequency_key,
-                "frequency_per_year": self.frequency_per_year,
-                "per_incident_s": self.per_incident_s.to_json(),
-                "annual_bad_s": self.annual_bad_s.to_json()}
+    def to_json(self, budget_s: float | None = None) -> dict[str, Any]:
+        out = {"name": self.name, "family": self.family, "frequency_key": self.frequency_key,
+               "frequency_per_year": self.frequency_per_year,
+               "per_incident_s": self.per_incident_s.to_json(),
+               "annual_bad_s": self.annual_bad_s.to_json()}
+        if budget_s:
+            out["budget_share"] = _share(self.annual_bad_s, budget_s)
+        return out
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -151,14 +158,21 @@ class Projection:
                 f"best {m.best * 100:.4f} %) against {self.objective * 100:g} %: {self.meets}")
 
     def to_json(self) -> dict[str, Any]:
-        return {"objective": self.objective, "kinds": [k.to_json() for k in self.kinds],
+        return {"objective": self.objective,
+                "kinds": [k.to_json(self.budget_s) for k in self.kinds],
                 "unprojected": list(self.unprojected),
                 "background_bad_fraction": self.background_bad_fraction,
                 "background_s": self.background_s.to_json(),
                 "annual_bad_s": self.annual_bad_s.to_json(),
                 "annual_bad_min": {k: v / 60 for k, v in self.annual_bad_s.to_json().items()},
                 "availability": self.availability.to_json(), "budget_s": self.budget_s,
+                "budget_share": _share(self.annual_bad_s, self.budget_s),
                 "meets": self.meets, "answer": self.answer}
+
+
+def _share(band: Band, budget_s: float) -> dict[str, float | None]:
+    """A band of bad seconds as shares of a time budget (None with no budget)."""
+    return {k: (v / budget_s if budget_s > 0 else None) for k, v in band.to_json().items()}
 
 
 def _kind(s: KindSamples, key: str, freq: float) -> KindProjection:

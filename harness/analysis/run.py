@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from harness.analysis.arrays import RequestArrays, run_origin_ns
 from harness.analysis.burn import BurnReport, burn_report
 from harness.analysis.exercise import fault_exercises
@@ -49,6 +51,7 @@ class RunAnalysis:
     unattributed_bad: int
     verdict: Verdict
     reasons: tuple[str, ...]
+    judged: tuple[tuple[int, int], ...] | None = None  # the SLO's fault-anchored spans
 
     def to_json(self) -> dict[str, Any]:
         """The analysis fields of report.json v1 (plus documented extras)."""
@@ -102,13 +105,25 @@ def _end_ns(events: Sequence[Event], req: RequestArrays, origin_ns: int) -> int:
     return max(ends)
 
 
+def _judged_mask(req: RequestArrays, judged: Sequence[tuple[int, int]] | None) -> np.ndarray:
+    if judged is None:
+        return np.ones(len(req), dtype=bool)
+    mask = np.zeros(len(req), dtype=bool)
+    for lo, hi in judged:
+        mask |= (req.intended >= lo) & (req.intended < hi)
+    return mask
+
+
 def analyse(timeline: Timeline, spec: AnalysisSpec, *,
-            window: tuple[int, int] | None = None) -> RunAnalysis:
+            window: tuple[int, int] | None = None,
+            judged: Sequence[tuple[int, int]] | None = None) -> RunAnalysis:
     """Judge ``timeline`` against ``spec``.
 
     With ``window = (start_ns, end_ns)`` only the requests whose intended time and the faults
     whose inject time are in ``[start_ns, end_ns)`` are judged; run-level events (generator
     reports, harness errors, steady-state checks, observers) are read from the whole timeline.
+    With ``judged`` (fault-anchored spans, :mod:`harness.analysis.judged`) the SLO verdicts count
+    only the requests due inside those spans; impact, burn and latency still use the window.
     """
     all_events = timeline.events
     events = _in_window(all_events, window)
@@ -117,7 +132,8 @@ def analyse(timeline: Timeline, spec: AnalysisSpec, *,
     end = _end_ns(events, req, origin)
     primary = spec.primary
     masks = [classify(req, s) for s in spec.slos]
-    slos = tuple(evaluate_slo(m, s, confidence=spec.confidence, method=spec.interval)
+    in_judged = _judged_mask(req, judged)
+    slos = tuple(evaluate_slo(m[in_judged], s, confidence=spec.confidence, method=spec.interval)
                  for m, s in zip(masks, spec.slos, strict=True))
     bad = ~masks[0]
     bad_times = bad_at(req, primary)
@@ -147,4 +163,5 @@ def analyse(timeline: Timeline, spec: AnalysisSpec, *,
         latency_windows=latency_windows(req, origin_ns=origin, bin_s=spec.latency_bin_s),
         generator=generator, faults=impacts,
         unattributed_bad=int(windows.count[owner < 0].sum()), verdict=verdict, reasons=reasons,
+        judged=None if judged is None else tuple((int(a), int(b)) for a, b in judged),
     )

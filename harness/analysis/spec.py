@@ -99,6 +99,8 @@ class AnalysisSpec:
     detection_events: frozenset[str] = field(default=DEFAULT_DETECTION_EVENTS)
     #: stated minimum exercise per method step (``f0-provider-5xx``); others: the default rule
     min_exercise: Mapping[str, ExerciseMinimum] = field(default_factory=dict)
+    lead_s: float = 30.0  # judged window: this long before a trial's first inject ...
+    judged_recovery_s: float | None = None  # ... to this long after the last revert (None: end)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "slos", tuple(self.slos))
@@ -119,6 +121,10 @@ class AnalysisSpec:
         for name in ("impact_gap_s", "failover_hold_s", "max_lateness_p99_ms", "latency_bin_s",
                      "burn_bin_s"):
             _positive(name, getattr(self, name))
+        for name in ("lead_s", "judged_recovery_s"):
+            v = getattr(self, name)
+            if v is not None and not (math.isfinite(v) and v >= 0):
+                raise ConfigError(f"{name} must be >= 0", field=name, value=v)
         if not (math.isfinite(self.impact_grace_s) and self.impact_grace_s >= 0):
             raise ConfigError("impact_grace_s must be >= 0", field="impact_grace_s",
                               value=self.impact_grace_s)

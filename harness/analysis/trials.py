@@ -1,6 +1,8 @@
 """Distributions of per-fault metrics over trials (min / median / p95 / max).
 
-Samples are grouped by fault *name* (the same fault in every trial). ``median`` is numpy's
+Samples are grouped by fault *name* (the same fault in every trial). Besides the fault metrics,
+each failover milestone is a metric ``<milestone>_at_s`` (``decided_at_s``: seconds from the
+inject to the stack's decision, e.g. Sentinel's ``+switch-master``). ``median`` is numpy's
 (linear, averages the middle two); ``p95`` is nearest rank (with fewer than 20 trials it equals
 the max -- honest for small samples). ``None`` values (not measurable in that trial) are left out
 and counted in ``missing``.
@@ -15,13 +17,17 @@ from typing import Any
 import numpy as np
 
 from harness.analysis.latency import nearest_rank
+from harness.analysis.milestones import MILESTONES
 from harness.analysis.run import RunAnalysis
 
-__all__ = ["FAULT_METRICS", "Distribution", "distributions", "distributions_json", "summarise"]
+__all__ = ["FAULT_METRICS", "MILESTONE_METRICS", "Distribution", "distributions", "distributions_json", "summarise"]
 
 FAULT_METRICS: tuple[str, ...] = (
     "detect_s", "failover_s", "recover_s", "failback_s", "bad_requests", "error_seconds",
     "impact_s")
+
+#: Milestone metrics (seconds since the injection), named ``<milestone>_at_s``.
+MILESTONE_METRICS: tuple[str, ...] = tuple(f"{m}_at_s" for m in MILESTONES)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -56,9 +62,13 @@ def distributions(trials: Iterable[RunAnalysis]) -> dict[str, dict[str, Distribu
         for f in trial.faults:
             if not f.fault.landed:
                 continue
-            per = samples.setdefault(f.fault.name, {m: [] for m in FAULT_METRICS})
+            per = samples.setdefault(f.fault.name,
+                                     {m: [] for m in (*FAULT_METRICS, *MILESTONE_METRICS)})
             for m in FAULT_METRICS:
                 per[m].append(getattr(f, m))
+            reached = {ms.name: ms.at_s for ms in f.milestones}
+            for name in MILESTONES:
+                per[f"{name}_at_s"].append(reached.get(name))
     return {name: {m: summarise(v) for m, v in per.items()} for name, per in samples.items()}
 
 

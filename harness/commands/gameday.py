@@ -81,7 +81,8 @@ def run(args: argparse.Namespace) -> int:
         for e in plan.entries:
             print(f"{e.index + 1}. {e.name}: {e.experiment.trials} trial(s) at "
                   f"{e.experiment.load.rate:g} req/s, planned {e.planned_s:.0f} s, "
-                  f"{e.planned_requests} judged requests"
+                  f"{e.planned_requests} requests, {e.experiment.planned_judged_requests} "
+                  "judged (fault-anchored window)"
                   + (" (own stack: different knobs)" if e.dedicated_knobs else ""))
         budget = f" of a {plan.budget_s:.0f} s budget" if plan.budget_s else ""
         print(f"plan {plan.name}: {len(plan.entries)} experiments, ~{plan.planned_s:.0f} s "

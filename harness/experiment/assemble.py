@@ -13,11 +13,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from harness.analysis.exercise import ExerciseMinimum
+from harness.analysis.judged import JudgedWindow, judged_window
 from harness.analysis.projection import project_annual
 from harness.analysis.run import RunAnalysis, analyse
 from harness.analysis.spec import AnalysisSpec, SLOSpec
 from harness.analysis.trials import distributions_json
 from harness.analysis.verdict import Verdict, combine
+from harness.experiment.incidents import fault_anchored_json
 from harness.experiment.model import Experiment
 from harness.timeline import Timeline
 
@@ -27,6 +29,7 @@ __all__ = [
     "analyse_run",
     "analysis_spec",
     "build_report",
+    "judged_windows",
     "skipped_report",
     "trial_windows",
 ]
@@ -71,7 +74,8 @@ def analysis_spec(exp: Experiment, *, objective: float | None = None,
     minimums = {f"f{i}-{step.fault}": ExerciseMinimum(**step.min_exercise.model_dump())
                 for i, step in enumerate(exp.method)}
     return AnalysisSpec(slos=slos, confidence=confidence or exp.confidence,
-                        min_exercise=minimums)
+                        min_exercise=minimums, lead_s=exp.analysis.lead,
+                        judged_recovery_s=exp.recovery)
 
 
 def trial_windows(tl: Timeline) -> tuple[TrialWindow, ...]:
@@ -103,9 +107,21 @@ def analyse_run(tl: Timeline, spec: AnalysisSpec
     after = [e.t_ns for e in tl.events_of("phase") if e.get("name") == "steady_after"]
     # the steady-state check after recovery is judged on its own (steady_state_after)
     end = after[-1] if after else (ends[-1].t_ns if ends else windows[-1].end_ns) + 1
-    overall = analyse(tl, spec, window=(windows[0].start_ns, end))
-    per = [(w, analyse(tl, spec, window=(w.start_ns, w.end_ns))) for w in windows]
+    judged = judged_windows(tl, windows, spec)
+    overall = analyse(tl, spec, window=(windows[0].start_ns, end),
+                      judged=[j.span for j in judged])
+    per = [(w, analyse(tl, spec, window=(w.start_ns, w.end_ns), judged=[j.span]))
+           for w, j in zip(windows, judged, strict=True)]
     return overall, per
+
+
+def judged_windows(tl: Timeline, windows: Sequence[TrialWindow],
+                   spec: AnalysisSpec) -> tuple[JudgedWindow, ...]:
+    """Each trial's fault-anchored judged window (:mod:`harness.analysis.judged`)."""
+    events = tl.events
+    return tuple(judged_window(events, trial=w.trial, start_ns=w.start_ns, end_ns=w.end_ns,
+                               lead_s=spec.lead_s, recovery_s=spec.judged_recovery_s)
+                 for w in windows)
 
 
 def _fault_json(f: Mapping[str, Any], trial: int) -> dict[str, Any]:
@@ -155,7 +171,8 @@ def _header(facts: RunFacts) -> dict[str, Any]:
         "steady_state": dict(facts.steady_state) if facts.steady_state else None,
         "steady_state_after": _steady_after(facts),
         "planned": {"trial_s": exp.trial_s, "planned_s": exp.planned_s,
-                    "planned_requests": exp.planned_requests, "trials": exp.trials,
+                    "planned_requests": exp.planned_requests,
+                    "planned_judged_requests": exp.planned_judged_requests, "trials": exp.trials,
                     "rate": exp.load.rate},
         "files": {"timeline": "timeline.zip", "markdown": "report.md", "html": "report.html",
                   "junit": "junit.xml"},
@@ -199,6 +216,7 @@ def build_report(facts: RunFacts, overall: RunAnalysis,
         "unattributed_bad_requests": a.get("unattributed_bad_requests"),
         "analysis": a.get("analysis"),
     })
+    rep.update(fault_anchored_json(facts.experiment, overall, per_trial))
     return rep
 
 

@@ -31,6 +31,8 @@ from pydantic import (
 
 __all__ = [
     "SLO",
+    "AnalysisSettings",
+    "BudgetSettings",
     "Duration",
     "Experiment",
     "FaultStep",
@@ -70,6 +72,32 @@ Duration = Annotated[
         "anyOf": [{"type": "number", "minimum": 0},
                   {"type": "string", "pattern": _DURATION.pattern}],
         "description": "seconds, or a string such as '500ms', '30s', '5m', '1h'",
+    }),
+]
+
+
+_LONG = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(ms|s|m|h|d)?\s*$")
+
+
+def _to_seconds_long(value: Any) -> Any:
+    """Like :func:`_to_seconds`, also accepting days (``"30d"``): SLO windows are long."""
+    if isinstance(value, str):
+        m = _LONG.match(value)
+        if not m:
+            raise ValueError("a window is a number of seconds or a string like '28d', '720h'")
+        return float(m[1]) * (86400.0 if m[2] == "d" else _UNIT[m[2]])
+    return value
+
+
+SLOWindow = Annotated[
+    float,
+    annotated_types.Ge(3600),
+    annotated_types.Le(400 * 86400),
+    BeforeValidator(_to_seconds_long),
+    WithJsonSchema({
+        "anyOf": [{"type": "number", "minimum": 3600, "maximum": 400 * 86400},
+                  {"type": "string", "pattern": _LONG.pattern}],
+        "description": "seconds, or a string such as '30d', '28d', '720h' (1 h to 400 d)",
     }),
 ]
 
@@ -127,6 +155,33 @@ class LoadSpec(_Frozen):
     warmup: Duration = 5.0
     timeout: Duration = Field(default=10.0, gt=0)
     mix: MixSpec = MixSpec()
+
+
+class AnalysisSettings(_Frozen):
+    """How the run is judged (docs/MEASUREMENT.md, "Which window a verdict judges")."""
+
+    lead: Duration = Field(
+        default=30.0, description="the judged window starts this long before each trial's "
+                                  "first inject and ends `recovery` after its last revert")
+
+
+class BudgetSettings(_Frozen):
+    """The real error budget an incident is charged against (docs/MEASUREMENT.md)."""
+
+    production_rate: float | None = Field(
+        default=None, gt=0, le=10_000_000, allow_inf_nan=False,
+        description="requests per second the service serves in production; null: the "
+                    "experiment's load rate")
+    window: SLOWindow = Field(default=30 * 86400.0, description="the SLO window (default 30d)")
+    method: Literal["occurrences", "timeslices"] = Field(
+        default="occurrences", description="OpenSLO budgetingMethod: count bad requests "
+                                           "(occurrences) or bad time slices (timeslices)")
+    timeslice: Duration = Field(default=60.0, gt=0, le=86400,
+                                description="timeslices: the slice length (timeSliceWindow)")
+    timeslice_target: float | None = Field(
+        default=None, gt=0, lt=1, allow_inf_nan=False,
+        description="timeslices: a slice is good when its good fraction is at least this "
+                    "(timeSliceTarget); null: the first SLO's objective")
 
 
 class StackSpec(_Frozen):
@@ -220,6 +275,8 @@ class Experiment(_Frozen):
     confidence: float = Field(default=0.95, ge=0.5, le=0.9999, allow_inf_nan=False)
     recovery: Duration = Field(default=10.0, description="wait after the last fault is "
                                                         "reverted, inside each trial")
+    analysis: AnalysisSettings = AnalysisSettings()
+    budget: BudgetSettings = BudgetSettings()
 
     # -- derived ------------------------------------------------------------------------
     @property
@@ -244,6 +301,22 @@ class Experiment(_Frozen):
     def planned_requests(self) -> int:
         """Requests sent inside the analysed window (steady state excluded)."""
         return int(self.load.rate * self.trials * self.trial_s)
+
+    @property
+    def judged_s(self) -> float:
+        """Planned length of one trial's judged window: ``analysis.lead`` before the first fault
+        to ``recovery`` after the last one ends, inside the trial (the whole trial with no
+        fault). Jitter can only move it."""
+        if not self.method:
+            return self.trial_s
+        first = min(f.start for f in self.method)
+        start = max(0.0, first - self.analysis.lead)
+        return max(0.0, min(self.trial_s, self.method_end_s + self.recovery) - start)
+
+    @property
+    def planned_judged_requests(self) -> int:
+        """Requests the SLO verdict will count: rate x trials x :attr:`judged_s`."""
+        return int(self.load.rate * self.trials * self.judged_s)
 
     def schedule(self, seed: int, trial: int) -> tuple[ScheduledFault, ...]:
         """The fault schedule of one trial: the same (seed, trial) gives the same schedule."""
@@ -293,6 +366,7 @@ def _scale(data: dict[str, Any], k: float) -> None:
     data["steady_state"]["duration"] *= k
     data["steady_state"]["after"] *= k
     data["recovery"] *= k
+    data["analysis"]["lead"] *= k
     for step in data["method"]:
         step["start"] *= k
         step["start_jitter"] *= k

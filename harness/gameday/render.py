@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from pathlib import Path
 
+from harness.gameday.failover import failover_html, failover_markdown
 from harness.gameday.summary import ExperimentOutcome, GamedayResult
 from harness.history.chart import trend_svg
 from harness.history.trends import TREND_METRICS, ExperimentTrend, trend_points
@@ -98,6 +99,7 @@ def render_markdown(result: GamedayResult, *, base: Path) -> str:
         row = _row(o, base)
         row["report"] = f"[report]({row['report']})" if row["report"] else "-"
         out.append("| " + " | ".join(row[k].replace("|", "\\|") for k in COLUMNS) + " |")
+    out += failover_markdown([o.report for o in result.outcomes if o.report is not None])
     out += ["", "## Annual availability projection (whole plan)", "", *_projection_lines(result),
             "", "## Trends", "", "Trend charts over the run history are in the HTML report "
             "(`chaos-harness history --trends` prints them as a table)."]
@@ -173,6 +175,7 @@ def render_html(result: GamedayResult, *, base: Path, charts: Mapping[str, str])
 <ul>{''.join(f'<li>{escape(s.replace("`", ""))}</li>' for s in summary)}</ul>
 <h2>Experiments</h2>
 <table><tr>{''.join(f'<th>{escape(c)}</th>' for c in COLUMNS)}</tr>{''.join(rows)}</table>
+{failover_html([o.report for o in result.outcomes if o.report is not None])}
 <h2>Annual availability projection (whole plan)</h2>{proj_html}
 <h2>Trends (run history)</h2><div class="charts">{''.join(charts.values())}</div>
 <p>Markers: green PASS, red FAIL, amber INCONCLUSIVE; newest run on the right.</p>

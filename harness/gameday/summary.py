@@ -14,7 +14,13 @@ from harness.analysis.projection import (
     Projection,
     project_samples,
 )
+from harness.gameday.failover import episode_summary, milestone_medians
 from harness.gate.reports import LoadedReport, metric_value
+
+
+def failover_json(reports: Sequence[LoadedReport]) -> dict[str, Any]:
+    """``milestones`` (medians per fault family) and ``episodes`` (over the whole game day)."""
+    return {"milestones": milestone_medians(reports), "episodes": episode_summary(reports)}
 
 __all__ = ["ExperimentOutcome", "GamedayResult", "combine_verdicts", "project_reports",
            "truncated_runs"]
@@ -98,7 +104,8 @@ class GamedayResult:
                 "duration_s": self.duration_s, "verdict": self.verdict, "counts": self.counts(),
                 "stopped_early": self.stopped_early, "notes": list(self.notes),
                 "experiments": [o.to_json() for o in self.outcomes],
-                "projection": self.projection.to_json() if self.projection else None}
+                "projection": self.projection.to_json() if self.projection else None,
+                **failover_json([o.report for o in self.outcomes if o.report is not None])}
 
 
 def truncated_runs(reports: Sequence[LoadedReport]) -> list[str]:

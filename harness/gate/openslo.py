@@ -9,10 +9,17 @@ is annotated ``chaos-harness/threshold-unit: s``). Ratio indicators (``ratioMetr
 
 An OpenSLO SLO is matched to a report SLO by (first that applies): the policy's ``openslo.map``,
 the annotation ``chaos-harness/slo``, else its ``metadata.name``.
+
+For the cost of an incident against the real budget we also read ``budgetingMethod``
+(``Occurrences``, ``Timeslices``, ``RatioTimeslices``), ``timeSliceTarget`` and
+``timeSliceWindow`` (e.g. ``1m``), the window (``timeWindow[0].duration`` such as ``28d``, or
+v1alpha ``{count, unit}``) in seconds, and the production request rate from the annotation
+``chaos-harness/production-rate`` (requests per second; OpenSLO has no field for it).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,10 +28,15 @@ from typing import Any
 from harness.errors import ConfigError
 from harness.gate.validation import read_yaml_documents
 
-__all__ = ["API_VERSIONS", "OpenSLOObjective", "load_openslo", "parse_openslo"]
+__all__ = ["API_VERSIONS", "BUDGETING_METHODS", "OpenSLOObjective", "duration_seconds",
+           "load_openslo", "parse_openslo"]
 
 API_VERSIONS = ("openslo/v1", "openslo/v1alpha")
 THRESHOLD_OPS = ("lt", "lte", "gt", "gte")
+BUDGETING_METHODS = ("Occurrences", "Timeslices", "RatioTimeslices")
+_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 7 * 86400.0,
+          "second": 1.0, "minute": 60.0, "hour": 3600.0, "day": 86400.0, "week": 7 * 86400.0}
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -39,6 +51,23 @@ class OpenSLOObjective:
     time_window: str | None = None
     file: str | None = None
     api_version: str = "openslo/v1"
+    budgeting_method: str | None = None  # Occurrences | Timeslices | RatioTimeslices
+    time_window_s: float | None = None
+    timeslice_target: float | None = None
+    timeslice_s: float | None = None
+    production_rate: float | None = None  # annotation chaos-harness/production-rate
+
+    @property
+    def charges(self) -> str:
+        """How the budget is charged: "timeslices" for (Ratio)Timeslices, else "occurrences"."""
+        return "timeslices" if self.budgeting_method in ("Timeslices", "RatioTimeslices") \
+            else "occurrences"
+
+
+def duration_seconds(text: object) -> float | None:
+    """``"28d"``, ``"1m"``, ``"720h"`` -> seconds (None when not a duration)."""
+    m = _DURATION.match(str(text)) if isinstance(text, str) else None
+    return float(m[1]) * _UNITS[m[2]] if m else None
 
 
 def load_openslo(path: str | Path, *, name_map: Mapping[str, str] | None = None
@@ -87,6 +116,7 @@ def _slo(doc: Mapping[str, Any], version: str, where: str, file: str | None,
         raise ConfigError("an SLO needs a non-empty objectives list", file=file,
                           field=f"{where}.spec.objectives", value=None, allowed="a list")
     window = _window(spec)
+    budgeting = _budgeting(spec, annotations, where, file)
     slo_indicator = _indicator_kind(spec.get("indicator"))
     out = []
     for i, obj in enumerate(objectives):
@@ -102,8 +132,54 @@ def _slo(doc: Mapping[str, Any], version: str, where: str, file: str | None,
             slo=name, report_slo=str(report_slo),
             objective=str(obj.get("displayName") or f"objectives[{i}]"), target=target,
             indicator=indicator, op=op, threshold_ms=threshold, time_window=window, file=file,
-            api_version=version))
+            api_version=version, time_window_s=_window_seconds(window),
+            timeslice_target=_fraction(obj.get("timeSliceTarget"), f"{f}.timeSliceTarget",
+                                       file),
+            timeslice_s=duration_seconds(obj.get("timeSliceWindow")), **budgeting))
     return out
+
+
+def _fraction(value: object, field: str, file: str | None) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
+        raise ConfigError("a slice target is a fraction", file=file, field=field, value=value,
+                          allowed="a number in (0, 1), e.g. 0.95")
+    return float(value)
+
+
+def _budgeting(spec: Mapping[str, Any], annotations: Mapping[str, Any], where: str,
+               file: str | None) -> dict[str, Any]:
+    method = spec.get("budgetingMethod")
+    if method is not None and method not in BUDGETING_METHODS:
+        raise ConfigError("unknown budgetingMethod", file=file,
+                          field=f"{where}.spec.budgetingMethod", value=method,
+                          allowed=BUDGETING_METHODS)
+    rate: Any = annotations.get("chaos-harness/production-rate")
+    if rate is not None:
+        try:
+            rate = float(rate)
+        except (TypeError, ValueError):
+            rate = -1.0
+        if not rate > 0:
+            raise ConfigError("the production rate is requests per second", file=file,
+                              field=f"{where}.metadata.annotations.chaos-harness/production-rate",
+                              value=annotations.get("chaos-harness/production-rate"),
+                              allowed="a number > 0, e.g. '300'")
+    return {"budgeting_method": method, "production_rate": rate}
+
+
+def _window_seconds(window: str | None) -> float | None:
+    if window is None:
+        return None
+    if " " in window:  # v1alpha "{count} {unit}"
+        count, unit = window.split(" ", 1)
+        factor = _UNITS.get(unit.lower().rstrip("s"))
+        try:
+            return float(count) * factor if factor else None
+        except ValueError:
+            return None
+    return duration_seconds(window)
 
 
 def _target(obj: Mapping[str, Any], f: str, file: str | None) -> float:

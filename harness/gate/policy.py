@@ -21,6 +21,7 @@ __all__ = [
     "BudgetRule",
     "FaultLimit",
     "HistoryWindow",
+    "MilestoneLimit",
     "Policy",
     "RegressionLimit",
     "RegressionRules",
@@ -45,7 +46,27 @@ class SLORule:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BudgetRule:
-    max_consumed: float
+    max_consumed: float | None = None  # of the experiment's own error budget
+    max_incident_share: float | None = None  # of the SLO window's real budget, per incident
+    method: Literal["occurrences", "timeslices"] | None = None  # None: OpenSLO's, else report's
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MilestoneLimit:
+    """``decided <= 5 s`` for the matching faults, optionally only when ``signal`` set it."""
+
+    milestone: Literal["detected", "decided", "served", "redundant"]
+    max_s: float
+    family: str | None = None
+    name: str | None = None
+    signal: str | None = None  # substring of the milestone's signal, e.g. "+switch-master"
+    statistic: Statistic = "max"
+
+    @property
+    def selector(self) -> str:
+        parts = [f"family={self.family}" if self.family else "",
+                 f"name={self.name}" if self.name else ""]
+        return ",".join(p for p in parts if p) or "all faults"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -127,6 +148,7 @@ class Policy:
     slos: tuple[SLORule, ...] = ()
     budget: BudgetRule | None = None
     faults: tuple[FaultLimit, ...] = ()
+    milestones: tuple[MilestoneLimit, ...] = ()
     regression: RegressionRules | None = None
     objectives: tuple[OpenSLOObjective, ...] = field(default=())
 
@@ -165,6 +187,7 @@ def policy_from_mapping(data: Mapping[str, Any], *, file: str | None = None,
         slos=tuple(SLORule(**r) for r in data.get("slos", [])),
         budget=BudgetRule(**data["budget"]) if "budget" in data else None,
         faults=tuple(FaultLimit(**r) for r in data.get("faults", [])),
+        milestones=tuple(MilestoneLimit(**r) for r in data.get("milestones", [])),
         regression=regression,
         objectives=tuple(objectives),
     )

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from harness.gate.failover_rules import incident_share_rule, milestone_rules
 from harness.gate.openslo import OpenSLOObjective
 from harness.gate.policy import FaultLimit, Policy, SLORule
 from harness.gate.reports import LoadedReport, fault_values, statistic
@@ -34,10 +35,13 @@ def report_rules(policy: Policy, report: LoadedReport) -> list[Row]:
         rows.extend(_confidence(policy.min_confidence, report))
     for i, rule in enumerate(policy.slos):
         rows.extend(_slo_rule(f"slos[{i}]", rule, report))
-    if policy.budget is not None:
+    if policy.budget is not None and policy.budget.max_consumed is not None:
         rows.append(_budget(policy.budget.max_consumed, report))
+    share = incident_share_rule(policy, report)
+    rows.extend([Row(*share)] if share else [])
     for i, limit in enumerate(policy.faults):
         rows.extend(_fault_limit(f"faults[{i}]", limit, report))
+    rows.extend(Row(*r) for r in milestone_rules(policy, report))
     for obj in policy.objectives:
         rows.append(_objective(obj, report))
     return rows

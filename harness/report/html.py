@@ -12,6 +12,7 @@ from html import escape
 from typing import Any
 
 from harness.report.exercise import exercise_html
+from harness.report.failover import failover_html
 from harness.report.series import Series
 from harness.report.svg import Line, time_chart
 
@@ -41,7 +42,7 @@ th{background:#f6f8fa}td.n{text-align:right;font-variant-numeric:tabular-nums}
 .chart .xl{font-size:11px;fill:#57606a;text-anchor:middle}.chart .lg{font-size:11px}
 .chart .fw{fill:#cf222e;fill-opacity:.12}.chart .fr{fill:none;stroke:#d0d7de}
 .chart .md{stroke:#cf222e;stroke-width:2}.chart .mu{stroke:#1a7f37;stroke-width:2}
-.chart .mp{stroke:#8250df;stroke-width:2}
+.chart .mp{stroke:#8250df;stroke-width:2}.chart .ms{stroke:#0969da;stroke-width:2}
 .chart .ph{stroke:#8c959f;stroke-dasharray:2 3}.chart .pl{font-size:10px;fill:#57606a}
 .muted{color:#57606a}code{font-size:12px}ul{margin:4px 0;padding-left:20px}
 """
@@ -101,7 +102,7 @@ def _charts(s: Series, rep: Mapping[str, Any]) -> str:
     slo = (rep.get("slos") or [{}])[0]
     xs = s.t_s
     kw: dict[str, Any] = {"faults": s.faults, "markers": s.markers, "x_max": s.duration_s,
-                          "phases": s.phases}
+                          "phases": s.phases, "milestones": s.milestones}
     threshold = slo.get("latency_threshold_ms")
     lat_lines = [Line(label="p50", ys=s.p50_ms, color="#0969da"),
                  Line(label="p99", ys=s.p99_ms, color="#bf3989")]
@@ -121,7 +122,8 @@ def _charts(s: Series, rep: Mapping[str, Any]) -> str:
     ]
     legend = ('<p class="muted">Shaded: fault active. Ticks along the bottom: observer events '
               '(<span style="color:#cf222e">unhealthy</span>, <span style="color:#1a7f37">'
-              'healthy again</span>, <span style="color:#8250df">point events</span>); hover for '
+              'healthy again</span>, <span style="color:#8250df">point events</span>); along the '
+              'top: <span style="color:#0969da">failover milestones</span>; hover for '
               'details.</p>')
     return "".join(charts) + legend
 
@@ -211,6 +213,7 @@ def render_html(rep: Mapping[str, Any], series: Series | None) -> str:
         if rep.get("faults"):
             parts.append(f"<section><h2>Faults</h2>{_fault_table(rep['faults'])}</section>")
         parts.append(exercise_html(rep))
+        parts.append(failover_html(rep))
         proj = rep.get("projection") or {}
         if proj.get("answer"):
             parts.append(f"<section><h2>A year like this</h2><p>{escape(proj['answer'])} "

@@ -33,6 +33,12 @@ def junit_properties(rep: Mapping[str, Any]) -> dict[str, str]:
         for m in ("failover_s", "detect_s", "recover_s", "bad_requests"):
             if f.get(m) is not None:
                 props[f"{key}.{m}"] = str(round(f[m], 3)) if isinstance(f[m], float) else str(f[m])
+        for ms in f.get("milestones") or []:
+            if ms.get("at_s") is not None:
+                props[f"{key}.milestone.{ms['name']}_s"] = str(round(float(ms["at_s"]), 3))
+    for c in (rep.get("budget") or {}).get("incidents") or []:
+        if c.get("share") is not None and c.get("fault_id"):
+            props[f"fault.{c['fault_id']}.budget_share"] = f"{float(c['share']):.3e}"
     if rep.get("skipped"):
         props["skipped"] = rep["skipped"]["reason"]
     return props

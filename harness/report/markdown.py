@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from harness.report.exercise import exercise_markdown
+from harness.report.failover import failover_markdown
 
 __all__ = ["render_markdown"]
 
@@ -77,6 +78,7 @@ def render_markdown(rep: Mapping[str, Any]) -> str:
               _n(f["landed"]), _n(f["detect_s"]), _n(f["failover_s"]), _n(f["recover_s"]),
               _n(f["bad_requests"]), _n(f["error_seconds"])] for f in rep["faults"]])
     out += exercise_markdown(rep)
+    out += failover_markdown(rep)
     if (rep.get("projection") or {}).get("answer"):
         out += [f"Projection (default incident frequencies): {rep['projection']['answer']}.", ""]
     if len(rep.get("trials") or []) > 1 and rep.get("distributions"):

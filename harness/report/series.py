@@ -46,6 +46,7 @@ class Series:
     phases: tuple[Window, ...]
     markers: tuple[Marker, ...]
     duration_s: float
+    milestones: tuple[Marker, ...] = ()  # failover milestones (ticks along the top)
 
 
 def run_start_ns(tl: Timeline) -> int:

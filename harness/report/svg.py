@@ -2,7 +2,7 @@
 
 One function, :func:`time_chart`: lines over time, fault windows shaded, observer events as
 ticks along the bottom (red: something went unhealthy, green: healthy again, grey: a point
-event), phase starts (warm-up, steady state, method, recovery) as dashed lines, each with a
+event), failover milestones as blue ticks along the top, phase starts (warm-up, steady state, method, recovery) as dashed lines, each with a
 hover ``<title>``.
 """
 
@@ -74,7 +74,7 @@ def _path(xs: Sequence[float], ys: Sequence[float | None], sx: Callable[[float],
 
 def time_chart(*, title: str, xs: Sequence[float], lines: Sequence[Line], unit: str,
                faults: Sequence[Window] = (), markers: Sequence[Marker] = (),
-               phases: Sequence[Window] = (),
+               phases: Sequence[Window] = (), milestones: Sequence[Marker] = (),
                x_max: float | None = None, y_max: float | None = None,
                width: int = 960, height: int = 230) -> str:
     """An SVG chart of ``lines`` over ``xs`` (seconds from the run start)."""
@@ -133,6 +133,10 @@ def time_chart(*, title: str, xs: Sequence[float], lines: Sequence[Line], unit: 
         cls = "mu" if m.healthy is True else "md" if m.healthy is False else "mp"
         out.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{_PAD_T + h - 10}" y2="{_PAD_T + h}" '
                    f'class="{cls}"><title>{m.t_s:.2f} s {escape(m.label)}</title></line>')
+    for m in milestones:
+        x = sx(m.t_s)
+        out.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{_PAD_T}" y2="{_PAD_T + 10}" '
+                   f'class="ms"><title>{m.t_s:.2f} s {escape(m.label)}</title></line>')
     out.append(f'<rect x="{_PAD_L}" y="{_PAD_T}" width="{w}" height="{h}" class="fr"/>')
     lx = _PAD_L + w
     for ln in reversed(lines):

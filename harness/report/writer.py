@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,7 @@ from typing import Any
 import jsonschema
 
 from harness.errors import ConfigError, HarnessError
+from harness.report.failover import milestone_markers
 from harness.report.html import render_html
 from harness.report.junit import render_junit
 from harness.report.markdown import render_markdown
@@ -81,8 +82,9 @@ def _atomic_write(path: Path, text: str) -> None:
 
 def series_for(rep: Mapping[str, Any], timeline: Timeline) -> Series:
     slo = (rep.get("slos") or [{}])[0]
-    return build_series(timeline, threshold_ms=slo.get("latency_threshold_ms", 2000.0),
-                        degraded_is_good=slo.get("degraded_is_good", True))
+    series = build_series(timeline, threshold_ms=slo.get("latency_threshold_ms", 2000.0),
+                          degraded_is_good=slo.get("degraded_is_good", True))
+    return replace(series, milestones=milestone_markers(rep))
 
 
 def write_report(rep: Mapping[str, Any], *, directory: str | Path,
