@@ -31,12 +31,14 @@ from harness.faults.checks import Check, poll
 from harness.faults.params import Param
 from harness.stack.base import (
     CAPABILITY_SUBSTRATES,
+    HAProxyRuntime,
     Killable,
     NetworkFaults,
     Pausable,
     ProviderControl,
     Proxied,
     QdrantCluster,
+    RedisAdmin,
     Stack,
     ZoneIsolatable,
 )
@@ -56,6 +58,8 @@ CAPABILITIES: Mapping[str, type] = {
     "Proxied": Proxied,
     "ProviderControl": ProviderControl,
     "QdrantCluster": QdrantCluster,
+    "HAProxyRuntime": HAProxyRuntime,
+    "RedisAdmin": RedisAdmin,
 }
 
 
@@ -255,7 +259,11 @@ class Fault(ABC):
                           "not as a Qdrant cluster; put a qdrant binary on PATH or in "
                           "QDRANT_BIN, or use substrate 'docker'")
             elif not isinstance(stack, CAPABILITIES[cap]):
-                reason = f"substrate {stack.name!r} does not implement {cap}"
+                # a substrate may say what would give it the capability (external: which
+                # section of the topology file to add)
+                hint = getattr(stack, "capability_hint", None)
+                reason = (hint(cap) if callable(hint) else None) or (
+                    f"substrate {stack.name!r} does not implement {cap}")
             if reason:
                 raise UnsupportedFault(self.name, capability=cap, substrate=stack.name,
                                        available_on=CAPABILITY_SUBSTRATES.get(cap, ()),
