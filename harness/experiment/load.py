@@ -49,4 +49,5 @@ def make_generator(exp: Experiment, *, stack: Any, timeline: Timeline, seed: int
                             arrivals=exp.load.arrivals, timeout_s=exp.load.timeout)
     return OpenLoopGenerator(url=topo.front_door.url, api_key=topo.api_key, rate=exp.load.rate,
                              arrivals=exp.load.arrivals, mix=mix, seed=seed, timeline=timeline,
-                             timeout_s=exp.load.timeout)
+                             timeout_s=exp.load.timeout,
+                             extra_headers=getattr(stack, "request_headers", None) or None)

@@ -81,8 +81,8 @@ class Auth(_Frozen):
     header: str = Field(default="X-API-Key", pattern=r"^[A-Za-z0-9-]{1,64}$",
                         description="header name, e.g. X-API-Key or Authorization")
     value_env: str = Field(pattern=_ENV, description="environment variable holding the value")
-    prefix: str = Field(default="", max_length=32,
-                        description="put before the value, e.g. 'Bearer '")
+    prefix: str = Field(default="", max_length=32, pattern=r"^[A-Za-z0-9_-]*$",
+                        description="a word put before the value with a space, e.g. Bearer")
 
 
 class FrontDoor(_Frozen):

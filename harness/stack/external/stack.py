@@ -146,7 +146,8 @@ class ExternalStack:
         self.topology: Topology = build_topology(spec, api_key=key if plain_key else "")
         #: headers every load request carries besides X-API-Key (another auth header)
         self.request_headers: dict[str, str] = (
-            {} if plain_key or auth is None else {auth.header: auth.prefix + key})
+            {} if plain_key or auth is None
+            else {auth.header: f"{auth.prefix} {key}" if auth.prefix else key})
         self.knobs: Mapping[str, Any] = {}
         self.state_dir = Path(tempfile.mkdtemp(prefix=f"chaos-external-{spec.name}-"))
         self._down = False
