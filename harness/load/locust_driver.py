@@ -189,6 +189,10 @@ class LocustDriver:
         except BaseException:
             self._terminate()
             raise
+        if self.remote_workers:
+            print(f"Locust master waiting for {self.remote_workers} worker(s): on each load "
+                  f"machine run 'chaos-harness locust-worker --master "
+                  f"{self.master_bind}:{self.master_port}'", file=sys.stderr, flush=True)
         self._timeline.add_event("load.start", "load", t_ns=self._t_start, generator=self.kind,
                                  rate=self.rate or 0.0, arrivals=self._arrivals_name(),
                                  target=self.url, users=self.users, workers=self.workers,
