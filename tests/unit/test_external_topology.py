@@ -196,3 +196,27 @@ def test_probe_grammar() -> None:
         build_fault("user-command", params={"inject_command": "true", "probe": "nope"},
                     field="method[2]")
     assert err.value.field == "method[2].params.probe"
+
+
+def test_open_stack_external_needs_a_file_and_takes_no_knobs(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from harness.stack import TOPOLOGY_ENV, attach, open_stack
+
+    monkeypatch.delenv(TOPOLOGY_ENV, raising=False)
+    with pytest.raises(ConfigError, match="topology file"), open_stack(substrate="external"):
+        pass
+    path = tmp_path / "t.yaml"
+    path.write_text(json.dumps(MINIMAL))
+    monkeypatch.setenv(TOPOLOGY_ENV, str(path))
+    with pytest.raises(ConfigError, match="knobs"), open_stack(
+            substrate="external", knobs={"haproxy.retries": 0}):
+        pass
+    with pytest.raises(ConfigError, match="not attached"):
+        attach(substrate="external")
+
+
+def test_admission_refuses_knobs(stacks: Any) -> None:
+    with pytest.raises(ConfigError) as err:
+        admit(stacks(FULL), _exp(stack={"knobs": {"app.fallback_enabled": False}}),
+              [build_fault("provider-5xx")])
+    assert err.value.field == "stack.knobs"

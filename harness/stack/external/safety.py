@@ -6,7 +6,8 @@ meet before anything is injected.
   HAProxy server drained, a Sentinel failover of which master, which command runs).
 * :func:`admit` refuses (``ConfigError``) a run that was not confirmed (``--yes-touch-external``
   on the CLI, ``confirmed=True`` in Python), whose load rate is above the file's
-  ``limits.max_rate``, or that has no stop condition.
+  ``limits.max_rate``, that has no stop condition, or that sets knobs (they configure the
+  reference stack, not someone else's deployment).
 """
 
 from __future__ import annotations
@@ -53,6 +54,11 @@ def admit(stack: Any, experiment: Any, faults: Sequence[Any]) -> None:
                           file=file, field="limits.max_rate", value=experiment.load.rate,
                           allowed=f"at most {stack.max_rate:g} req/s (lower load.rate or "
                                   "raise limits.max_rate in the topology file)")
+    if experiment.stack.knobs:
+        raise ConfigError("knobs configure the reference stack; an external deployment is "
+                          "configured by its owners, so this experiment's hypothesis would not "
+                          "hold there", field="stack.knobs", value=dict(experiment.stack.knobs),
+                          allowed="an experiment without stack.knobs")
     if not experiment.stop_conditions:
         raise ConfigError("a run against an external deployment needs a stop condition",
                           field="stop_conditions", allowed="e.g. stop_conditions: "
