@@ -151,7 +151,7 @@ class UserCommand(Fault):
         return text + f"; landed when '{self.probe}'"
 
     def prepare(self, stack: Stack, injection: Injection) -> None:
-        super().prepare(stack, injection)
+        Fault.prepare(self, stack, injection)
         if parse_probe(self.probe).kind == "master-changed":
             from harness.faults.sentinel import current_master
 

@@ -58,7 +58,7 @@ class ServerDrain(Fault):
                 f"{_backend(stack)}/<replica> state {self.state}, then ready")
 
     def resolve(self, stack: Stack) -> tuple[str, ...]:
-        names = super().resolve(stack)
+        names = Fault.resolve(self, stack)
         apps = {s.name for s in stack.topology.services if s.kind.value == "app"}
         chosen = tuple(n for n in names if n in apps)
         if not chosen:
@@ -71,7 +71,7 @@ class ServerDrain(Fault):
         return haproxy_servers(stack.haproxy_socket, _backend(stack))
 
     def prepare(self, stack: Stack, injection: Injection) -> None:
-        super().prepare(stack, injection)
+        Fault.prepare(self, stack, injection)
         states = self._states(stack)
         for svc in injection.services:
             server = _server(stack, svc)
