@@ -84,7 +84,7 @@ class FaultInfo:
 
 def _substrates(caps: tuple[str, ...]) -> tuple[str, ...]:
     if not caps:
-        return ("local", "docker")
+        return ("local", "docker", "external")
     return tuple(f"{c}: {', '.join(CAPABILITY_SUBSTRATES.get(c, ()))}" for c in caps)
 
 

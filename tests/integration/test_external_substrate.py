@@ -5,7 +5,6 @@ a user's own command is a fault; secrets never reach a report. ~1-2 min on a qui
 
 from __future__ import annotations
 
-import io
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path

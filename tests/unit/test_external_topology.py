@@ -220,3 +220,15 @@ def test_admission_refuses_knobs(stacks: Any) -> None:
         admit(stacks(FULL), _exp(stack={"knobs": {"app.fallback_enabled": False}}),
               [build_fault("provider-5xx")])
     assert err.value.field == "stack.knobs"
+
+
+def test_example_external_experiments_load_and_are_admissible(stacks: Any) -> None:
+    from harness.experiment.checks import build_faults
+    from harness.experiment.loader import load_experiment
+
+    files = sorted((ROOT / "experiments" / "external").glob("*.yaml"))
+    assert len(files) >= 5
+    stack = stacks(FULL)
+    for f in files:
+        exp = load_experiment(f)
+        admit(stack, exp.with_overrides(rate=stack.max_rate), build_faults(exp, file=str(f)))
