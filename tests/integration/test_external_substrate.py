@@ -99,7 +99,8 @@ def test_user_command_lands_and_is_verified(external: tuple[Any, dict[str, str]]
     # a failing command is a fault that could not be injected
     leak = build_fault("user-command", params={
         "inject_command": "echo key=$CHAOS_API_KEY; exit 3", "shell": True,
-        "probe": f"tcp-open {ext.topology.front_door.address}"})
+        "probe": f"tcp-open {ext.topology.front_door.address}",
+        "probe_reverted": f"tcp-open {ext.topology.front_door.address}"})
     with pytest.raises(Exception, match="exited 3") as err:
         leak.start(ext, tl, fault_id="u3")
     assert secrets["CHAOS_API_KEY"] not in str(err.value) and "key=***" in str(err.value)
@@ -129,7 +130,8 @@ def test_experiment_to_verdict_and_no_secret_in_the_report(
             {"fault": "provider-5xx", "params": {"status": 503}, "start": 2, "duration": 4},
             {"fault": "user-command", "start": 2, "duration": 4, "params": {
                 "inject_command": "echo token=$CHAOS_PROVIDER_TOKEN key=$CHAOS_API_KEY",
-                "shell": True, "probe": f"tcp-open {ext.topology.front_door.address}"}}],
+                "shell": True, "probe": f"tcp-open {ext.topology.front_door.address}",
+                "probe_reverted": f"tcp-open {ext.topology.front_door.address}"}}],
         "recovery": 4, "seed": 7})
     result = run_experiment(exp, stack=ext, substrate="external",
                             report_dir=tmp_path / "reports")
