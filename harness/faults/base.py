@@ -251,19 +251,21 @@ class Fault(ABC):
         topo = stack.topology
         for cap in self.required_capabilities():
             reason = None
-            if cap in ("ZoneIsolatable", "NetworkFaults") and not topo.zone_isolation:
+            missing = not isinstance(stack, CAPABILITIES[cap])
+            # a substrate may say what would give it a missing capability (external: which
+            # section of the topology file to add)
+            hint = getattr(stack, "capability_hint", None)
+            if missing and callable(hint) and hint(cap):
+                reason = hint(cap)
+            elif cap in ("ZoneIsolatable", "NetworkFaults") and not topo.zone_isolation:
                 reason = ("this stack runs zones on loopback addresses (no root or no network "
                           "namespaces), so zones cannot be cut off; run as root")
             elif cap == "QdrantCluster" and topo.vector_mode != "cluster":
                 reason = (f"the vector tier runs {topo.vector_mode!r} inside each app replica, "
                           "not as a Qdrant cluster; put a qdrant binary on PATH or in "
                           "QDRANT_BIN, or use substrate 'docker'")
-            elif not isinstance(stack, CAPABILITIES[cap]):
-                # a substrate may say what would give it the capability (external: which
-                # section of the topology file to add)
-                hint = getattr(stack, "capability_hint", None)
-                reason = (hint(cap) if callable(hint) else None) or (
-                    f"substrate {stack.name!r} does not implement {cap}")
+            elif missing:
+                reason = f"substrate {stack.name!r} does not implement {cap}"
             if reason:
                 raise UnsupportedFault(self.name, capability=cap, substrate=stack.name,
                                        available_on=CAPABILITY_SUBSTRATES.get(cap, ()),

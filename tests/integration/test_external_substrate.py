@@ -145,3 +145,43 @@ def test_experiment_to_verdict_and_no_secret_in_the_report(
     for name, text in texts:
         for env, value in secrets.items():
             assert value not in text, f"{env} leaked into {name}"
+
+
+def test_experiment_with_a_remote_locust_worker(external: tuple[Any, dict[str, str]],
+                                                tmp_path: Path) -> None:
+    """``load.remote_workers`` through the runner: the run waits for a worker started with the
+    documented command, and the worker's requests are the run's requests."""
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    from harness.experiment.runner import run_experiment
+
+    ext, secrets = external
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    exp = Experiment.model_validate({
+        "name": "external-remote-locust", "hypothesis": "load from another machine counts",
+        "load": {"generator": "locust", "rate": 20, "warmup": 2, "duration": 6,
+                 "remote_workers": 1, "master_bind": "127.0.0.1", "master_port": port},
+        "steady_state": {"duration": 3},
+        "stop_conditions": [{"max_bad_fraction": 0.9, "window": 5}], "seed": 11})
+    cli = Path(sys.executable).with_name("chaos-harness")
+    with open(tmp_path / "worker.log", "wb") as log:
+        worker = subprocess.Popen([str(cli), "locust-worker", "--master", f"127.0.0.1:{port}"],
+                                  stdout=log, stderr=subprocess.STDOUT,
+                                  env={**os.environ, "CHAOS_API_KEY": secrets["CHAOS_API_KEY"]})
+    try:
+        result = run_experiment(exp, stack=ext, substrate="external",
+                                report_dir=tmp_path / "reports")
+        worker.wait(30)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait(5)
+    rep = result.report
+    log_text = (tmp_path / "worker.log").read_text(errors="replace")[-2000:]
+    assert rep["generator"]["kind"] == "locust" and rep["requests"] > 50, (rep, log_text)
+    assert rep["slos"][0]["bad"] == 0, (rep["verdict_reasons"], log_text)

@@ -130,16 +130,20 @@ def test_capabilities_follow_the_sections(stacks: Any) -> None:
     ("server-drain", {}, "HAProxyRuntime", "haproxy: {runtime_api"),
     ("sentinel-failover", {}, "RedisAdmin", "admin: true"),
     ("kill", {}, "Killable", "user-command"),
+    ("zone-isolate", {}, "ZoneIsolatable", "user-command"),
+    ("qdrant-node-loss", {}, "QdrantCluster", "qdrant:"),
 ])
 def test_missing_capability_says_what_to_add(stacks: Any, fault: str, params: dict[str, Any],
                                              capability: str, hint: str) -> None:
-    target = {"server-drain": "service=app-az-a", "kill": "service=app-az-a"}.get(fault)
+    target = {"server-drain": "service=app-az-a", "kill": "service=app-az-a",
+              "zone-isolate": "zone=az-b"}.get(fault)
     f = build_fault(fault, target=target, params=params)
     with pytest.raises(UnsupportedFault) as err:
         f.check_supported(stacks(MINIMAL))
     assert err.value.capability == capability
     assert hint in str(err.value) and "topo.yaml" in str(err.value)
-    f.check_supported(stacks(FULL)) if capability != "Killable" else None
+    if capability not in ("Killable", "ZoneIsolatable", "QdrantCluster"):
+        f.check_supported(stacks(FULL))
 
 
 def _exp(**over: Any) -> Experiment:
@@ -232,3 +236,17 @@ def test_example_external_experiments_load_and_are_admissible(stacks: Any) -> No
     for f in files:
         exp = load_experiment(f)
         admit(stack, exp.with_overrides(rate=stack.max_rate), build_faults(exp, file=str(f)))
+
+
+def test_prometheus_up_answer_becomes_subjects(stacks: Any) -> None:
+    from harness.probes.prometheus import up_states
+
+    answer = {"status": "success", "data": {"resultType": "vector", "result": [
+        {"metric": {"job": "rag", "instance": "10.0.1.11:8000"}, "value": [1.0, "1"]},
+        {"metric": {"job": "redis", "instance": "10.0.1.12:9121"}, "value": [1.0, "0"]}]}}
+    assert up_states(answer) == {"prom/rag/10.0.1.11:8000": True,
+                                 "prom/redis/10.0.1.12:9121": False}
+    with pytest.raises(ValueError):
+        up_states({"status": "error"})
+    assert stacks(FULL).prometheus_url == "http://127.0.0.1:9090"
+    assert not hasattr(stacks(MINIMAL), "prometheus_url")

@@ -153,6 +153,8 @@ class ExternalStack:
         self._down = False
         if spec.redis is not None:
             self.sentinel_master = spec.redis.master_name
+        if spec.prometheus is not None:  # observers ask Prometheus which targets are up
+            self.prometheus_url = spec.prometheus.url
 
     # -- safety --------------------------------------------------------------------------------
     @property
