@@ -193,10 +193,27 @@ class LocustDriver:
             print(f"Locust master waiting for {self.remote_workers} worker(s): on each load "
                   f"machine run 'chaos-harness locust-worker --master "
                   f"{self.master_bind}:{self.master_port}'", file=sys.stderr, flush=True)
+            self._wait_for_remote_load()
         self._timeline.add_event("load.start", "load", t_ns=self._t_start, generator=self.kind,
                                  rate=self.rate or 0.0, arrivals=self._arrivals_name(),
                                  target=self.url, users=self.users, workers=self.workers,
                                  remote_workers=self.remote_workers, seed=self.seed)
+
+    def _wait_for_remote_load(self) -> None:
+        """Block until the first remote records reach the master (the workers connected and
+        their users run), so a run's warm-up starts with load flowing."""
+        deadline = time.monotonic() + self.remote_wait_s + 30.0
+        master = self._procs[0]
+        while self.live().sent == 0:
+            if master.poll() is not None or time.monotonic() > deadline:
+                why = ("the Locust master exited" if master.poll() is not None else
+                       f"no request from {self.remote_workers} remote worker(s) within "
+                       f"{self.remote_wait_s + 30:.0f}s")
+                self._terminate()
+                raise HarnessError(f"{why}; start them with 'chaos-harness locust-worker "
+                                   f"--master {self.master_bind}:{self.master_port}'. Log:\n"
+                                   + self._log_tail())
+            time.sleep(0.2)
 
     def live(self) -> LiveStats:
         """Counters from the records the Locust processes wrote so far (flushed at least twice
