@@ -299,12 +299,13 @@ class ExternalStack:
 
     def status(self) -> StackStatus:
         services = []
+        master = set(self._sentinel_master())
         for s in self.topology.services:
             ep = s.endpoints.get("main")
             health = "unknown" if ep is None else ("up" if _tcp(ep, 0.5) else "down")
             role = s.kind.value
             if s.kind is Kind.REDIS:
-                role = "master" if s.name in self._sentinel_master() else "replica"
+                role = "master" if s.name in master else "replica"
             services.append(ServiceStatus(name=s.name, kind=s.kind.value, zone=s.zone,
                                           address=ep.address if ep else "-", role=role, pid=None,
                                           health=health))
