@@ -185,3 +185,17 @@ def test_experiment_with_a_remote_locust_worker(external: tuple[Any, dict[str, s
     log_text = (tmp_path / "worker.log").read_text(errors="replace")[-2000:]
     assert rep["generator"]["kind"] == "locust" and rep["requests"] > 50, (rep, log_text)
     assert rep["slos"][0]["bad"] == 0, (rep["verdict_reasons"], log_text)
+
+
+def test_new_faults_on_the_local_substrate_itself(healed_stack: Any) -> None:
+    """server-drain and the Redis admin faults need only HAProxyRuntime / RedisAdmin, which the
+    local substrate has too."""
+    tl = Timeline()
+    drain = build_fault("server-drain", target="zone=az-c,kind=app")
+    with drain.applied(healed_stack, tl, fault_id="l1") as h:
+        assert h.landed and "app-az-c=DRAIN" in h.detail, h.detail
+    assert h.recovered, h.recover_detail
+    with build_fault("redis-master-hang", params={"hang_s": 1}).applied(
+            healed_stack, tl, fault_id="l2") as h2:
+        assert h2.landed, h2.detail
+    assert h2.recovered, h2.recover_detail
