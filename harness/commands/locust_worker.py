@@ -1,7 +1,7 @@
 """``chaos-harness locust-worker --master HOST:PORT``: a Locust worker for a distributed run.
 
-Start one (or several) on each load machine; the harness's run (``LocustDriver`` with
-``remote_workers=N``) is the master and waits for them. The worker gets its pacing and question
+Start one (or several) on each load machine; the harness's run (an experiment with
+``load.generator: locust`` and ``load.remote_workers: N``) is the master and waits for them. The worker gets its pacing and question
 mix from the master and sends every request it made back to the master, which puts them on its
 own clock (see ``harness.load.locust_remote``). The front door's API key is read from this
 machine's environment (``--api-key-env``), never sent over Locust's channel. Needs the harness
