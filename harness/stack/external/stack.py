@@ -280,10 +280,15 @@ class ExternalStack:
                 return [f"toxiproxy not answering at {self.spec.toxiproxy.api}: {exc}"]
             for name, proxy in proxies.items():
                 for toxic in proxy.get("toxics") or ():
-                    if str(toxic.get("name", "")).startswith("chaos-"):
+                    if not str(toxic.get("name", "")).startswith("chaos-"):
+                        continue  # not ours
+                    try:
                         httpx.delete(f"{self.spec.toxiproxy.api}/proxies/{name}/toxics/"
                                      f"{toxic['name']}", timeout=2.0).raise_for_status()
-                        done.append(f"toxiproxy {name}: removed our toxic {toxic['name']}")
+                    except httpx.HTTPError as exc:
+                        done.append(f"toxiproxy {name}: removing {toxic['name']} failed: {exc}")
+                        continue
+                    done.append(f"toxiproxy {name}: removed our toxic {toxic['name']}")
         if self.spec.providers:
             done += heal_providers(self, patience=3.0)  # type: ignore[arg-type]
         if done:
