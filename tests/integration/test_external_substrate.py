@@ -199,3 +199,37 @@ def test_new_faults_on_the_local_substrate_itself(healed_stack: Any) -> None:
             healed_stack, tl, fault_id="l2") as h2:
         assert h2.landed, h2.detail
     assert h2.recovered, h2.recover_detail
+
+
+def test_heal_touches_only_what_the_harness_added(external: tuple[Any, dict[str, str]]) -> None:
+    """The owners' own toxic and their server in maintenance survive the harness's heal; a
+    server not UP is refused by server-drain."""
+    import httpx
+
+    from harness.errors import FaultError
+    from harness.faults import heal_all
+    from harness.stack.haproxy_api import runtime_command
+
+    ext, _ = external
+    api = ext.toxiproxy_url
+    owners = {"name": "owners-latency", "type": "latency", "stream": "downstream",
+              "toxicity": 1.0, "attributes": {"latency": 1, "jitter": 0}}
+    httpx.post(f"{api}/proxies/provider-fallback/toxics", json=owners,
+               timeout=2.0).raise_for_status()
+    runtime_command(ext.haproxy_socket, "set server app/app-az-c state maint")
+    try:
+        tl = Timeline()
+        ours = build_fault("latency", params={"proxy": "provider-fallback", "latency_ms": 5})
+        handle = ours.start(ext, tl, fault_id="h1")  # left injected on purpose
+        assert handle.landed, handle.detail
+        with pytest.raises(FaultError, match="MAINT"):
+            build_fault("server-drain", target="service=app-az-c").start(ext, tl,
+                                                                          fault_id="h2")
+        heal_all(ext, tl)
+        toxics = {t["name"] for t in httpx.get(f"{api}/proxies/provider-fallback/toxics",
+                                               timeout=2.0).json()}
+        assert toxics == {"owners-latency"}, toxics
+        assert haproxy_servers(ext.haproxy_socket, "app")["app-az-c"].startswith("MAINT")
+    finally:
+        httpx.delete(f"{api}/proxies/provider-fallback/toxics/owners-latency", timeout=2.0)
+        runtime_command(ext.haproxy_socket, "set server app/app-az-c state ready")
