@@ -28,7 +28,7 @@ EXIT = {
 }
 
 COMMANDS = ("up", "status", "down", "fault", "heal", "knobs", "run", "recheck", "gameday",
-            "history", "gate")
+            "history", "gate", "locust-worker")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,9 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         try:
-            module = importlib.import_module(f"harness.commands.{name}")
+            module = importlib.import_module(f"harness.commands.{name.replace('-', '_')}")
         except ModuleNotFoundError as exc:  # a command whose module is not installed
-            if exc.name != f"harness.commands.{name}":
+            if exc.name != f"harness.commands.{name.replace('-', '_')}":
                 raise
             continue
         module.register(sub)

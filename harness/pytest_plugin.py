@@ -38,8 +38,9 @@ _GROUP = "chaos-harness"
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup(_GROUP, "chaos-harness: chaos experiments against a real stack")
     group.addoption("--chaos-substrate", default="local", metavar="NAME",
-                    help="substrate for chaos_stack and experiments (local | docker); "
-                         "default: local")
+                    help="substrate for chaos_stack and experiments (local | docker | "
+                         "external: the deployment in $CHAOS_TOPOLOGY, confirmed by "
+                         "$CHAOS_YES_TOUCH_EXTERNAL=1); default: local")
     group.addoption("--chaos-report-dir", default="reports", metavar="DIR",
                     help="where run reports are written (reports/<run-id>/); default: reports")
     group.addoption("--chaos-seed", type=int, default=None, metavar="N",
@@ -56,9 +57,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "chaos: runs whole experiments against a real stack (pytest -m chaos)")
     sub = config.getoption("--chaos-substrate", default="local")
-    if sub not in ("local", "docker"):
+    if sub not in ("local", "docker", "external"):
         raise pytest.UsageError(f"--chaos-substrate: unknown substrate {sub!r}; "
-                                f"use 'local' or 'docker'")
+                                f"use 'local', 'docker' or 'external'")
 
 
 def _substrate_or_skip(config: pytest.Config) -> str:

@@ -36,8 +36,12 @@ def register(sub: Any) -> None:
                    help="where reports go (default: reports)")
     p.add_argument("--history", metavar="PATH",
                    help=f"history database (default ${ENV_VAR} or reports/history.sqlite)")
-    p.add_argument("--substrate", choices=("local", "docker"),
+    p.add_argument("--substrate", choices=("local", "docker", "external"),
                    help="override the plan's substrate")
+    p.add_argument("--topology", metavar="FILE",
+                   help="with substrate external: the topology file (docs/external.md)")
+    p.add_argument("--yes-touch-external", action="store_true",
+                   help="with substrate external: confirm that runs may touch the deployment")
     p.add_argument("--budget", type=float, metavar="SECONDS",
                    help="override the time budget (plan: skip experiments that would overrun; "
                         "--random: stop exploring/shrinking)")
@@ -60,7 +64,21 @@ def register(sub: Any) -> None:
     p.set_defaults(func=run)
 
 
+def _external_env(args: argparse.Namespace) -> None:
+    """The external substrate finds its file and confirmation in the environment, so the
+    game-day runner opens it like any other substrate (harness.stack.open_stack)."""
+    import os
+
+    from harness.stack import CONFIRM_ENV, TOPOLOGY_ENV
+
+    if args.topology:
+        os.environ[TOPOLOGY_ENV] = args.topology
+    if args.yes_touch_external:
+        os.environ[CONFIRM_ENV] = "1"
+
+
 def run(args: argparse.Namespace) -> int:
+    _external_env(args)
     if args.random:
         return _run_random(args)
     if not args.plan:

@@ -35,8 +35,15 @@ def register(sub: Any) -> None:
                     "timeline.zip). Exit code: 0 PASS, 1 FAIL, 2 INCONCLUSIVE or skipped.")
     p.add_argument("experiments", nargs="+", metavar="EXPERIMENT",
                    help="experiment YAML files or directories (e.g. experiments/)")
-    p.add_argument("--substrate", default="local", choices=("local", "docker"),
-                   help="where the stack runs (default: local)")
+    p.add_argument("--substrate", default="local", choices=("local", "docker", "external"),
+                   help="where the stack runs (default: local); external: a deployment the "
+                        "harness did not start, described by --topology")
+    p.add_argument("--topology", metavar="FILE",
+                   help="with --substrate external: the topology file (docs/external.md)")
+    p.add_argument("--yes-touch-external", action="store_true",
+                   help="with --substrate external: confirm that faults and load may touch "
+                        "the deployment (without it the run shows what it would touch and "
+                        "stops)")
     p.add_argument("--report-dir", default="reports", metavar="DIR",
                    help="reports go to DIR/<run-id>/ (default: reports)")
     p.add_argument("--seed", type=int, default=None,
@@ -105,14 +112,41 @@ def _progress(args: argparse.Namespace) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    from harness.experiment.runner import run_experiment
-
     plan = prepare(args)
+    if args.substrate == "external":
+        return _run_external(args, plan)
+    if args.topology or args.yes_touch_external:
+        raise ConfigError("--topology and --yes-touch-external go with --substrate external",
+                          field="--substrate", value=args.substrate, allowed="external")
     stack = None
     if args.attach:
         from harness.stack import attach
 
         stack = attach(args.run_id, substrate=args.substrate)
+    return _run_all(args, plan, stack)
+
+
+def _run_external(args: argparse.Namespace, plan: list[tuple[Experiment, str]]) -> int:
+    """Every experiment against the deployment the topology file describes (never started or
+    stopped by the harness); each run is admitted first (see harness.stack.external.safety)."""
+    from harness.experiment.checks import build_faults
+    from harness.stack.external import open_external_stack
+    from harness.stack.external.safety import touch_plan
+
+    if not args.topology:
+        raise ConfigError("--substrate external needs --topology FILE", field="--topology",
+                          allowed="a topology file (chaos-harness status --topology FILE "
+                                  "writes one for a local stack)")
+    with open_external_stack(args.topology, confirmed=args.yes_touch_external) as stack:
+        for exp, file in plan:
+            lines = touch_plan(stack, exp, build_faults(exp, file=file))
+            print(f"{exp.name} will touch:\n  " + "\n  ".join(lines), file=sys.stderr)
+        return _run_all(args, plan, stack)
+
+
+def _run_all(args: argparse.Namespace, plan: list[tuple[Experiment, str]], stack: Any) -> int:
+    from harness.experiment.runner import run_experiment
+
     worst, summary = "PASS", []
     for exp, file in plan:
         with _progress(args) as progress:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any
 
 from rich.console import Console
@@ -25,6 +26,11 @@ def register(sub: Any) -> None:
     p.add_argument("--run-id", metavar="ID", help="which run (default: the only running one)")
     p.add_argument("--substrate", default="local", choices=("local", "docker"))
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--topology", metavar="FILE",
+                   help="also write a topology file describing this stack, for '--substrate "
+                        "external' (secrets stay in environment variables it names)")
+    p.add_argument("--max-rate", type=float, default=1000.0, metavar="RPS",
+                   help="with --topology: the file's load limit (default 1000 req/s)")
     p.set_defaults(func=run)
 
 
@@ -52,7 +58,15 @@ def render_status(status: StackStatus, console: Console | None = None) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    status = attach(args.run_id, substrate=args.substrate).status()
+    stack = attach(args.run_id, substrate=args.substrate)
+    status = stack.status()
+    if args.topology:
+        from harness.stack.external import write_topology_file
+
+        secrets = write_topology_file(stack, args.topology, max_rate=args.max_rate)
+        print(f"wrote {args.topology}; before using it, set:", file=sys.stderr)
+        for name, value in sorted(secrets.items()):
+            print(f"  export {name}={value}", file=sys.stderr)
     if args.json:
         print(json.dumps(status.to_json(), indent=2))
     else:

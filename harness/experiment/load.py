@@ -46,7 +46,10 @@ def make_generator(exp: Experiment, *, stack: Any, timeline: Timeline, seed: int
         users = max(4, min(200, int(exp.load.rate / 10)))
         return LocustDriver(url=topo.front_door.url, api_key=topo.api_key, mix=mix, seed=seed,
                             timeline=timeline, users=users, rate=exp.load.rate,
-                            arrivals=exp.load.arrivals, timeout_s=exp.load.timeout)
+                            arrivals=exp.load.arrivals, timeout_s=exp.load.timeout,
+                            remote_workers=exp.load.remote_workers,
+                            master_bind=exp.load.master_bind, master_port=exp.load.master_port)
     return OpenLoopGenerator(url=topo.front_door.url, api_key=topo.api_key, rate=exp.load.rate,
                              arrivals=exp.load.arrivals, mix=mix, seed=seed, timeline=timeline,
-                             timeout_s=exp.load.timeout)
+                             timeout_s=exp.load.timeout,
+                             extra_headers=getattr(stack, "request_headers", None) or None)

@@ -155,6 +155,22 @@ class LoadSpec(_Frozen):
     warmup: Duration = 5.0
     timeout: Duration = Field(default=10.0, gt=0)
     mix: MixSpec = MixSpec()
+    remote_workers: StrictInt = Field(
+        default=0, ge=0, le=1000,
+        description="generator locust: Locust workers started on other machines with "
+                    "'chaos-harness locust-worker --master HOST:PORT'; the run waits for them")
+    master_bind: str = Field(default="127.0.0.1", pattern=r"^[A-Za-z0-9.:_-]{1,253}$",
+                             description="with remote_workers: address the master listens on")
+    master_port: StrictInt | None = Field(default=None, ge=1, le=65535,
+                                          description="with remote_workers: the master's port "
+                                                      "(default: a free one, printed)")
+
+    @field_validator("remote_workers")
+    @classmethod
+    def _remote_needs_locust(cls, value: int, info: Any) -> int:
+        if value and info.data.get("generator") != "locust":
+            raise ValueError("remote_workers needs generator: locust")
+        return value
 
 
 class AnalysisSettings(_Frozen):

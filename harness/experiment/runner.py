@@ -123,6 +123,9 @@ class _Run:
         else:  # a shared stack may still be settling after the previous experiment
             stack.wait_ready(self.exp.stack.ready_timeout)
         self.facts = {"substrate": stack.name, "vector_mode": stack.topology.vector_mode}
+        admit = getattr(stack, "admit", None)  # external: confirmation, rate cap, stop conditions
+        if callable(admit):
+            admit(self.exp, faults)
         try:
             for f in faults:
                 f.check_supported(stack)

@@ -17,7 +17,17 @@ catalog with parameters and substrates (:func:`describe_faults`).
 
 from __future__ import annotations
 
-from harness.faults import datastore, network, process, provider, toxics, zone
+from harness.faults import (
+    command,
+    datastore,
+    drain,
+    network,
+    process,
+    provider,
+    redis_admin,
+    toxics,
+    zone,
+)
 from harness.faults.base import CAPABILITIES, Fault, FaultHandle, Injection, active_handles
 from harness.faults.checks import Check
 from harness.faults.heal import heal_all, load_records, revert_record, save_record
@@ -54,4 +64,5 @@ __all__ = [
     "save_record",
 ]
 
-_FAMILIES = (datastore, network, process, provider, toxics, zone)  # imported to register
+_FAMILIES = (command, datastore, drain, network, process, provider, redis_admin, toxics,
+             zone)  # imported to register

@@ -32,12 +32,14 @@ from harness.faults.exercise import ExercisePlan, counters_for_services
 from harness.faults.params import Param
 from harness.stack.base import (
     CAPABILITY_SUBSTRATES,
+    HAProxyRuntime,
     Killable,
     NetworkFaults,
     Pausable,
     ProviderControl,
     Proxied,
     QdrantCluster,
+    RedisAdmin,
     Stack,
     ZoneIsolatable,
 )
@@ -57,6 +59,8 @@ CAPABILITIES: Mapping[str, type] = {
     "Proxied": Proxied,
     "ProviderControl": ProviderControl,
     "QdrantCluster": QdrantCluster,
+    "HAProxyRuntime": HAProxyRuntime,
+    "RedisAdmin": RedisAdmin,
 }
 
 
@@ -248,14 +252,20 @@ class Fault(ABC):
         topo = stack.topology
         for cap in self.required_capabilities():
             reason = None
-            if cap in ("ZoneIsolatable", "NetworkFaults") and not topo.zone_isolation:
+            missing = not isinstance(stack, CAPABILITIES[cap])
+            # a substrate may say what would give it a missing capability (external: which
+            # section of the topology file to add)
+            hint = getattr(stack, "capability_hint", None)
+            if missing and callable(hint) and hint(cap):
+                reason = hint(cap)
+            elif cap in ("ZoneIsolatable", "NetworkFaults") and not topo.zone_isolation:
                 reason = ("this stack runs zones on loopback addresses (no root or no network "
                           "namespaces), so zones cannot be cut off; run as root")
             elif cap == "QdrantCluster" and topo.vector_mode != "cluster":
                 reason = (f"the vector tier runs {topo.vector_mode!r} inside each app replica, "
                           "not as a Qdrant cluster; put a qdrant binary on PATH or in "
                           "QDRANT_BIN, or use substrate 'docker'")
-            elif not isinstance(stack, CAPABILITIES[cap]):
+            elif missing:
                 reason = f"substrate {stack.name!r} does not implement {cap}"
             if reason:
                 raise UnsupportedFault(self.name, capability=cap, substrate=stack.name,

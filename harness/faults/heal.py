@@ -105,7 +105,7 @@ def heal_all(stack: Stack, timeline: Timeline | None = None) -> list[str]:
                  lambda r=rec: f"reverted recorded {r['name']} {r['id']}: "
                                f"{revert_record(stack, tl, r).recover_detail}", failed)
     _attempt(what, "substrate heal", stack.heal_all, failed)  # restarts what is down first
-    if isinstance(stack, Proxied):
+    if isinstance(stack, Proxied) and getattr(stack, "owns_toxiproxy", True):
         # Again after the substrate's heal, which may have restarted Toxiproxy; it resets only
         # when a toxic or a disabled proxy is left, so the report never claims a needless heal.
         _attempt(what, "toxiproxy reset", lambda: heal_toxiproxy(stack.toxiproxy_url), failed)

@@ -25,7 +25,7 @@ def register(cls: F) -> F:
     """Class decorator: make a fault available by its ``NAME``."""
     if not cls.NAME or cls.NAME in FAULTS:
         raise ValueError(f"fault name {cls.NAME!r} is empty or registered twice")
-    if cls.FAMILY not in ("zone", "process", "network", "provider", "datastore"):
+    if cls.FAMILY not in ("zone", "process", "network", "provider", "datastore", "command"):
         raise ValueError(f"fault {cls.NAME!r}: unknown family {cls.FAMILY!r}")
     FAULTS[cls.NAME] = cls
     return cls
@@ -84,7 +84,7 @@ class FaultInfo:
 
 def _substrates(caps: tuple[str, ...]) -> tuple[str, ...]:
     if not caps:
-        return ("local", "docker")
+        return ("local", "docker", "external")
     return tuple(f"{c}: {', '.join(CAPABILITY_SUBSTRATES.get(c, ()))}" for c in caps)
 
 

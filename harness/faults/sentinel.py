@@ -15,10 +15,22 @@ from harness.faults.checks import Check, main_endpoint, redis_client
 from harness.stack.base import Stack
 from harness.topology import Endpoint, Kind
 
-__all__ = ["MASTER_NAME", "current_master", "ensure_replica", "replication_converged",
-           "sentinel_views"]
+__all__ = [
+    "MASTER_NAME",
+    "current_master",
+    "ensure_replica",
+    "master_name",
+    "replication_converged",
+    "sentinel_views",
+]
 
 MASTER_NAME = "mymaster"
+
+
+def master_name(stack: Stack) -> str:
+    """The name Sentinel monitors the master under (``stack.sentinel_master``, else the
+    reference stack's ``mymaster``)."""
+    return str(getattr(stack, "sentinel_master", None) or MASTER_NAME)
 
 
 def _redis_by_address(stack: Stack, host: str, port: int) -> str | None:
@@ -38,7 +50,8 @@ def sentinel_views(stack: Stack, timeout: float = 0.5) -> dict[str, str]:
     for s in stack.topology.of_kind(Kind.SENTINEL):
         client = redis_client(main_endpoint(s), timeout)
         try:
-            addr = client.execute_command("SENTINEL", "get-master-addr-by-name", MASTER_NAME)
+            addr = client.execute_command("SENTINEL", "get-master-addr-by-name",
+                                          master_name(stack))
         except redis.RedisError as exc:
             views[s.name] = f"error: {exc}"
             continue

@@ -12,6 +12,11 @@ Closed-loop users cannot keep an open-loop schedule through a stall; the report'
 shows it, and ``fell_behind`` flags it: use :class:`~harness.load.OpenLoopGenerator` for
 measurements under faults, Locust for its user model or its distributed mode.
 
+Workers on other hosts: ``remote_workers=N`` makes the master listen on ``master_bind`` /
+``master_port`` and wait for N workers started with ``chaos-harness locust-worker --master
+HOST:PORT``. Their records travel to the master with Locust's own reports and are shifted onto
+this host's clock (:mod:`harness.load.locust_remote` documents the offset estimate).
+
 Throughput (``tests/benchmarks/bench_load.py``, same machine and load as the open-loop
 figures): Locust ``FastHttpUser`` with 20 closed-loop users recording every request reached
 700-990 req/s in one process and 970-1,300 req/s as master + 2 workers.
@@ -45,16 +50,43 @@ from harness.load.report import (
 from harness.load.schedule import ARRIVALS
 from harness.timeline import Outcome, Provider, RequestRecord, Timeline
 
-__all__ = ["LocustDriver", "read_records"]
+__all__ = ["LOCUSTFILE", "LocustDriver", "clock_offset_ns", "read_records", "remote_offsets"]
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 
 
+def clock_offset_ns(samples: list[tuple[int, int]]) -> int:
+    """A remote worker's clock offset from ``(worker sent_ns, master recv_ns)`` samples: the
+    minimum-delay estimate ``min(recv - sent)`` (see :mod:`harness.load.locust_remote`)."""
+    if not samples:
+        raise HarnessError("a remote Locust worker sent records but no clock sample")
+    return min(recv - sent for sent, recv in samples)
+
+
+def remote_offsets(directory: Path) -> dict[str, int]:
+    """Remote worker name -> clock offset (ns) to add to its times."""
+    out = {}
+    for path in sorted(directory.glob("clock-remote-*.tsv")):
+        samples = []
+        for line in path.read_text(encoding="utf-8").splitlines():
+            f = line.split("\t")
+            if len(f) == 2:
+                samples.append((int(f[0]), int(f[1])))
+        out[path.stem.removeprefix("clock-remote-")] = clock_offset_ns(samples)
+    return out
+
+
 def read_records(directory: Path) -> tuple[list[RequestRecord], int]:
     """Every request recorded by the locustfile's processes in ``directory``, and the number
-    of requests Locust itself cut off when it stopped the users (outside the run's window)."""
+    of requests Locust itself cut off when it stopped the users (outside the run's window).
+    Records of remote workers are shifted onto this host's clock (:func:`remote_offsets`)."""
     out, cancelled = [], 0
+    offsets = remote_offsets(directory)
     for path in sorted(directory.glob("requests-*.tsv")):
+        remote = path.stem.removeprefix("requests-remote-")
+        shift = offsets.get(remote, 0) if path.stem.startswith("requests-remote-") else 0
+        if path.stem.startswith("requests-remote-") and remote not in offsets:
+            raise HarnessError(f"records of remote worker {remote} without clock samples")
         for line in path.read_text(encoding="utf-8").splitlines():
             f = line.split("\t")
             if len(f) != 9:
@@ -63,7 +95,8 @@ def read_records(directory: Path) -> tuple[list[RequestRecord], int]:
                 cancelled += 1
                 continue
             out.append(RequestRecord(
-                intended_ns=int(f[0]), start_ns=int(f[1]), end_ns=int(f[2]),
+                intended_ns=int(f[0]) + shift, start_ns=int(f[1]) + shift,
+                end_ns=int(f[2]) + shift,
                 outcome=Outcome(int(f[3])), status=int(f[4]), error=f[5], replica=f[6],
                 degraded=f[7] == "1", provider=Provider(int(f[8]))))
     return out, cancelled
@@ -88,7 +121,9 @@ class LocustDriver:
                  arrivals: str = "constant", workers: int = 0, timeout_s: float = 10.0,
                  lateness_p99_bound_ms: float = LATENESS_P99_BOUND_MS,
                  lateness_max_bound_ms: float = LATENESS_MAX_BOUND_MS,
-                 keep_files: bool = False) -> None:
+                 keep_files: bool = False, remote_workers: int = 0,
+                 master_bind: str = "127.0.0.1", master_port: int | None = None,
+                 remote_wait_s: float = 60.0) -> None:
         if users < 1:
             raise ConfigError("Locust needs at least one user", field="load.users", value=users)
         if rate is not None and not rate > 0:
@@ -99,10 +134,18 @@ class LocustDriver:
                               allowed=ARRIVALS)
         if workers < 0:
             raise ConfigError("workers must be >= 0", field="load.workers", value=workers)
+        if remote_workers < 0:
+            raise ConfigError("remote workers must be >= 0", field="load.remote_workers",
+                              value=remote_workers)
         self._target = HttpTarget.parse(url, default_path="/v1/answer")
         self.url, self.api_key, self.mix, self.seed = url, api_key, mix, seed
         self.users, self.rate, self.arrivals, self.workers = users, rate, arrivals, workers
         self.timeout_s = timeout_s
+        #: workers started elsewhere (``chaos-harness locust-worker --master HOST:PORT``) that
+        #: the master waits for; their records come to the master (harness.load.locust_remote)
+        self.remote_workers = remote_workers
+        self.master_bind, self.remote_wait_s = master_bind, remote_wait_s
+        self.master_port = master_port or (_free_port() if remote_workers else 0)
         self._bounds = (lateness_p99_bound_ms, lateness_max_bound_ms)
         self._timeline = timeline
         self._keep = keep_files
@@ -126,7 +169,8 @@ class LocustDriver:
     def run(self, duration_s: float) -> GeneratorReport:
         """Run for ``duration_s`` (Locust's ``--run-time``; users finish their request)."""
         self.start(duration_s=duration_s)
-        deadline = time.monotonic() + duration_s + self.timeout_s + 30.0
+        deadline = time.monotonic() + duration_s + self.timeout_s + 30.0 + (
+            self.remote_wait_s if self.remote_workers else 0.0)
         master = self._procs[0]
         while master.poll() is None and time.monotonic() < deadline:
             time.sleep(0.1)
@@ -145,10 +189,31 @@ class LocustDriver:
         except BaseException:
             self._terminate()
             raise
+        if self.remote_workers:
+            print(f"Locust master waiting for {self.remote_workers} worker(s): on each load "
+                  f"machine run 'chaos-harness locust-worker --master "
+                  f"{self.master_bind}:{self.master_port}'", file=sys.stderr, flush=True)
+            self._wait_for_remote_load()
         self._timeline.add_event("load.start", "load", t_ns=self._t_start, generator=self.kind,
                                  rate=self.rate or 0.0, arrivals=self._arrivals_name(),
                                  target=self.url, users=self.users, workers=self.workers,
-                                 seed=self.seed)
+                                 remote_workers=self.remote_workers, seed=self.seed)
+
+    def _wait_for_remote_load(self) -> None:
+        """Block until the first remote records reach the master (the workers connected and
+        their users run), so a run's warm-up starts with load flowing."""
+        deadline = time.monotonic() + self.remote_wait_s + 30.0
+        master = self._procs[0]
+        while self.live().sent == 0:
+            if master.poll() is not None or time.monotonic() > deadline:
+                why = ("the Locust master exited" if master.poll() is not None else
+                       f"no request from {self.remote_workers} remote worker(s) within "
+                       f"{self.remote_wait_s + 30:.0f}s")
+                self._terminate()
+                raise HarnessError(f"{why}; start them with 'chaos-harness locust-worker "
+                                   f"--master {self.master_bind}:{self.master_port}'. Log:\n"
+                                   + self._log_tail())
+            time.sleep(0.2)
 
     def live(self) -> LiveStats:
         """Counters from the records the Locust processes wrote so far (flushed at least twice
@@ -223,12 +288,15 @@ class LocustDriver:
                "-r", str(max(1, self.users)), "--stop-timeout", f"{self.timeout_s:g}"]
         if duration_s is not None:
             cmd += ["--run-time", f"{max(1, round(duration_s))}s"]
-        port = 0
-        if self.workers:
-            port = _free_port()
-            cmd += ["--master", "--master-bind-host", "127.0.0.1", "--master-bind-port",
-                    str(port), "--expect-workers", str(self.workers)]
-        self._procs.append(self._popen(cmd, "master" if self.workers else "locust", 0))
+        port = self.master_port
+        distributed = bool(self.workers or self.remote_workers)
+        if distributed:
+            port = port or _free_port()
+            bind = self.master_bind if self.remote_workers else "127.0.0.1"
+            cmd += ["--master", "--master-bind-host", bind, "--master-bind-port", str(port),
+                    "--expect-workers", str(self.workers + self.remote_workers),
+                    "--expect-workers-max-wait", f"{max(1, round(self.remote_wait_s))}"]
+        self._procs.append(self._popen(cmd, "master" if distributed else "locust", 0))
         for i in range(self.workers):
             wcmd = [*base, "--worker", "--master-host", "127.0.0.1", "--master-port", str(port)]
             self._procs.append(self._popen(wcmd, f"worker-{i + 1}", i + 1))

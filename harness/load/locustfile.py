@@ -16,35 +16,31 @@ users send back to back (Locust's classic closed loop; intended = actual send ti
 from __future__ import annotations
 
 import itertools
-import json
 import os
 import time
 from typing import Any
 
 from locust import FastHttpUser, events, task
+from locust.env import Environment
 
+from harness.load import locust_remote as _remote
 from harness.load.mix import RequestMix
 from harness.load.schedule import Schedule
 
-_OUT = os.environ["CH_LOCUST_OUT"]
-_API_KEY = os.environ.get("CH_LOCUST_API_KEY", "")
-_PATH = os.environ.get("CH_LOCUST_PATH", "/v1/answer")
-_RATE = float(os.environ.get("CH_LOCUST_RATE_PER_USER", "0"))
-_ARRIVALS = os.environ.get("CH_LOCUST_ARRIVALS", "constant")
-_SEED = int(os.environ.get("CH_LOCUST_SEED", "0"))
-_TIMEOUT = float(os.environ.get("CH_LOCUST_TIMEOUT_S", "10"))
-_WORKER = int(os.environ.get("CH_LOCUST_WORKER_INDEX", "0"))
-with open(os.path.join(_OUT, "mix.json"), encoding="utf-8") as _f:
-    _MIX_SPEC = json.load(_f)
-_MIX = RequestMix(questions=tuple(_MIX_SPEC["questions"]), repeat=_MIX_SPEC["repeat"],
-                  s=float(_MIX_SPEC["s"]), seed=int(_MIX_SPEC["seed"]))
+#: a worker on another host (``chaos-harness locust-worker``): its configuration comes from the
+#: master, its records go to the master (see harness.load.locust_remote)
+_REMOTE = os.environ.get("CH_LOCUST_REMOTE") == "1"
+_CONF = _remote.Conf.from_environ(os.environ) if not _REMOTE else _remote.Conf.waiting(
+    api_key=os.environ.get("CH_LOCUST_API_KEY", ""),
+    timeout_s=float(os.environ.get("CH_LOCUST_TIMEOUT_S", "10")))
 _PROVIDERS = {"primary": 1, "fallback": 2, "cache": 3, "none": 0}
 _TIMEOUT_NAMES = {"timeout", "TimeoutError", "Timeout", "ConnectionTimeout", "ReadTimeout"}
 _user_numbers = itertools.count()
 
 
 class _Recorder:
-    """Buffered TSV writer: intended start end outcome status error replica degraded provider."""
+    """Buffered TSV writer: intended start end outcome status error replica degraded provider.
+    On a remote worker the rows stay buffered until :meth:`take` hands them to the master."""
 
     def __init__(self) -> None:
         self._rows: list[str] = []
@@ -53,14 +49,18 @@ class _Recorder:
 
     def add(self, *fields: object) -> None:
         self._rows.append("\t".join(str(f) for f in fields))
-        if len(self._rows) >= 2000 or time.monotonic() - self._flushed > 0.5:
+        if not _REMOTE and (len(self._rows) >= 2000 or time.monotonic() - self._flushed > 0.5):
             self.flush()  # at least twice a second, for the driver's live() counters
 
+    def take(self) -> list[str]:
+        rows, self._rows = self._rows, []
+        return rows
+
     def flush(self) -> None:
-        if not self._rows:
+        if not self._rows or _REMOTE:
             return
         if self._file is None:
-            self._file = open(os.path.join(_OUT, f"requests-{os.getpid()}.tsv"), "a",  # noqa: SIM115
+            self._file = open(os.path.join(_CONF.out, f"requests-{os.getpid()}.tsv"), "a",  # noqa: SIM115
                               encoding="utf-8")
         self._file.write("\n".join(self._rows) + "\n")
         self._file.flush()
@@ -69,6 +69,11 @@ class _Recorder:
 
 
 _REC = _Recorder()
+
+
+@events.init.add_listener
+def _on_init(environment: Environment, **_: Any) -> None:
+    _remote.install(environment, conf=_CONF, take_rows=_REC.take, remote=_REMOTE)
 
 
 @events.test_stop.add_listener
@@ -86,16 +91,19 @@ def _clean(text: str) -> str:
 
 
 class AnswerUser(FastHttpUser):
-    network_timeout = _TIMEOUT
-    connection_timeout = _TIMEOUT
+    network_timeout = _CONF.timeout_s
+    connection_timeout = _CONF.timeout_s
     max_retries = 0
 
     def on_start(self) -> None:
-        n = next(_user_numbers) + 100_000 * _WORKER
-        self._bodies = _MIX.bodies(seed_offset=n + 1)
+        mix: RequestMix = _CONF.wait_ready()
+        n = next(_user_numbers) + 100_000 * _CONF.worker_index
+        self._bodies = mix.bodies(seed_offset=n + 1)
         self._t0 = time.monotonic_ns()
-        self._offsets = (Schedule(rate=_RATE, arrivals=_ARRIVALS, seed=_SEED * 1_000_003 + n)
-                         .offsets() if _RATE > 0 else None)
+        rate = _CONF.rate_per_user
+        self._offsets = (Schedule(rate=rate, arrivals=_CONF.arrivals,
+                                  seed=_CONF.seed * 1_000_003 + n).offsets()
+                         if rate > 0 else None)
         self._due = self._t0 + next(self._offsets) if self._offsets else 0
 
     def wait_time(self) -> float:
@@ -109,9 +117,9 @@ class AnswerUser(FastHttpUser):
         intended = self._due if self._offsets is not None else start
         if self._offsets is not None:
             self._due = self._t0 + next(self._offsets)
-        headers = {"X-API-Key": _API_KEY, "Content-Type": "application/json"}
+        headers = {"X-API-Key": _CONF.api_key, "Content-Type": "application/json"}
         try:
-            resp = self.client.post(_PATH, data=next(self._bodies).decode(), headers=headers)
+            resp = self.client.post(_CONF.path, data=next(self._bodies).decode(), headers=headers)
         except BaseException:  # GreenletExit: Locust stopped the user mid-request (run end)
             # outside the run's window: marked "X", counted by the driver, not put in the timeline
             _REC.add(intended, start, time.monotonic_ns(), "X", 0, "CancelledAtStop", "", 0, 0)

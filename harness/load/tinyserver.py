@@ -156,6 +156,8 @@ def main(argv: list[str] | None = None) -> int:
                 pass
         except KeyboardInterrupt:
             pass
+        received = srv.received
+    print(f"received {received}", flush=True)  # for tests that count what arrived
     return 0
 
 

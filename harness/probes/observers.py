@@ -17,7 +17,9 @@ What is observed, and from where on the stack:
   services;
 * app replicas: the ``app`` services' ``main`` endpoints (``/readyz``);
 * Qdrant: when the stack is a :class:`~harness.stack.base.QdrantCluster`;
-* providers: when the stack is a :class:`~harness.stack.base.ProviderControl`.
+* providers: when the stack is a :class:`~harness.stack.base.ProviderControl`;
+* Prometheus (``prom/<job>/<instance>`` up or down): when the stack has ``prometheus_url``
+  (external substrate, ``prometheus:`` in the topology file).
 """
 
 from __future__ import annotations
@@ -74,8 +76,9 @@ class Observers:
         self._started = True
         for name, build in (("haproxy", self._haproxy), ("sentinel", self._sentinel),
                             ("apps", self._apps), ("qdrant", self._qdrant),
-                            ("providers", self._provider_observers)):
-            if not self._want[name]:
+                            ("providers", self._provider_observers),
+                            ("prometheus", self._prometheus)):
+            if not self._want.get(name, True):
                 continue
             try:
                 build()
@@ -154,6 +157,8 @@ class Observers:
 
     def _apps(self) -> None:
         for svc in self.stack.topology.of_kind(Kind.APP):
+            if "main" not in svc.endpoints:  # external: a replica the harness cannot reach
+                continue
             ep = svc.endpoint("main")
             obs = AppObserver(svc.name, f"http://{ep.host}:{ep.port}", self.recorder)
             self._closers.append(obs.close)
@@ -168,6 +173,16 @@ class Observers:
                                  stack.qdrant_collection, self.recorder)
             self._closers.append(obs.close)
             self._poller(f"qdrant-{svc.name}", obs.poll)
+
+    def _prometheus(self) -> None:
+        url = getattr(self.stack, "prometheus_url", None)  # external: the file's prometheus
+        if not url:
+            return
+        from harness.probes.prometheus import PrometheusObserver
+
+        obs = PrometheusObserver(str(url), self.recorder)
+        self._closers.append(obs.close)
+        self._poller("prometheus", obs.poll, max(self.interval_s, 1.0))
 
     def _provider_observers(self) -> None:
         if not isinstance(self.stack, ProviderControl):

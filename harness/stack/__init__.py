@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import os
 import shutil
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -17,12 +18,14 @@ from typing import Any
 from harness.errors import ConfigError, StackError
 from harness.stack.base import (
     CAPABILITY_SUBSTRATES,
+    HAProxyRuntime,
     Killable,
     NetworkFaults,
     Pausable,
     ProviderControl,
     Proxied,
     QdrantCluster,
+    RedisAdmin,
     ServiceStatus,
     Stack,
     StackStatus,
@@ -32,13 +35,17 @@ from harness.timeline import Timeline
 
 __all__ = [
     "CAPABILITY_SUBSTRATES",
+    "CONFIRM_ENV",
     "SUBSTRATES",
+    "TOPOLOGY_ENV",
+    "HAProxyRuntime",
     "Killable",
     "NetworkFaults",
     "Pausable",
     "ProviderControl",
     "Proxied",
     "QdrantCluster",
+    "RedisAdmin",
     "ServiceStatus",
     "Stack",
     "StackStatus",
@@ -48,7 +55,11 @@ __all__ = [
     "open_stack",
 ]
 
-SUBSTRATES = ("local", "docker")
+SUBSTRATES = ("local", "docker", "external")
+#: where ``open_stack(substrate="external")`` finds its topology file and confirmation when the
+#: caller does not pass them (set by ``--topology`` / ``--yes-touch-external``)
+TOPOLOGY_ENV = "CHAOS_TOPOLOGY"
+CONFIRM_ENV = "CHAOS_YES_TOUCH_EXTERNAL"
 _LOCAL_BINARIES = ("redis-server", "redis-sentinel", "haproxy", "toxiproxy-server")
 
 
@@ -74,7 +85,9 @@ def available_substrates() -> dict[str, str | None]:
     ``local`` without root or namespaces still works (loopback zones, no zone isolation):
     see ``harness.stack.local.netns_unavailable_reason()``.
     """
-    return {"local": _local_problem(), "docker": _docker_problem()}
+    return {"local": _local_problem(), "docker": _docker_problem(),
+            "external": None if os.environ.get(TOPOLOGY_ENV) else
+            f"needs a topology file (--topology FILE, or ${TOPOLOGY_ENV})"}
 
 
 def _check_substrate(substrate: str) -> None:
@@ -86,9 +99,31 @@ def _check_substrate(substrate: str) -> None:
 @contextlib.contextmanager
 def open_stack(*, substrate: str = "local", knobs: Mapping[str, Any] | None = None,
                run_id: str | None = None, timeline: Timeline | None = None,
-               ready_timeout: float = 60.0) -> Iterator[Stack]:
-    """Bring a stack up, wait for readiness, yield it, tear it down on exit."""
+               ready_timeout: float = 60.0, topology: str | None = None,
+               confirmed: bool = False) -> Iterator[Stack]:
+    """Bring a stack up, wait for readiness, yield it, tear it down on exit.
+
+    ``external``: open the deployment the topology file describes (``topology``, else
+    ``$CHAOS_TOPOLOGY``); nothing is started or stopped. ``confirmed`` (or
+    ``$CHAOS_YES_TOUCH_EXTERNAL=1``) lets runs touch it; knobs cannot be set on it.
+    """
     _check_substrate(substrate)
+    if substrate == "external":
+        path = topology or os.environ.get(TOPOLOGY_ENV)
+        if not path:
+            raise ConfigError("the external substrate needs a topology file", field="--topology",
+                              allowed=f"--topology FILE or ${TOPOLOGY_ENV}")
+        if knobs:
+            raise ConfigError("knobs configure the reference stack; an external deployment is "
+                              "configured by its owners", field="knobs", value=dict(knobs),
+                              allowed="no knobs with substrate 'external'")
+        from harness.stack.external import open_external_stack
+
+        with open_external_stack(path, timeline=timeline, ready_timeout=ready_timeout,
+                                 confirmed=confirmed or os.environ.get(CONFIRM_ENV) == "1",
+                                 ) as ext:
+            yield ext
+        return
     if substrate == "local":
         from harness.stack.local import open_local_stack
 
@@ -110,6 +145,10 @@ def attach(run_id: str | None = None, *, substrate: str = "local",
            timeline: Timeline | None = None) -> Stack:
     """The running stack started by ``chaos-harness up`` (found through its state on disk)."""
     _check_substrate(substrate)
+    if substrate == "external":
+        raise ConfigError("an external deployment is not attached to: it is opened from its "
+                          "topology file", field="--substrate", value=substrate,
+                          allowed="chaos-harness run --substrate external --topology FILE")
     if substrate == "local":
         from harness.stack.local import attach_local
 

@@ -18,12 +18,14 @@ from harness.topology import Endpoint, Topology
 
 __all__ = [
     "CAPABILITY_SUBSTRATES",
+    "HAProxyRuntime",
     "Killable",
     "NetworkFaults",
     "Pausable",
     "ProviderControl",
     "Proxied",
     "QdrantCluster",
+    "RedisAdmin",
     "ServiceStatus",
     "Stack",
     "StackStatus",
@@ -179,13 +181,33 @@ class QdrantCluster(Protocol):
     def qdrant_url(self, service: str) -> str: ...
 
 
+@runtime_checkable
+class HAProxyRuntime(Protocol):
+    """HAProxy's runtime API is reachable: server drain and maintenance, ``show stat``."""
+
+    haproxy_socket: str  # a UNIX socket path, or tcp://HOST:PORT
+
+
+@runtime_checkable
+class RedisAdmin(Protocol):
+    """The harness may send admin commands to Sentinel and Redis (``SENTINEL FAILOVER``,
+    ``CLIENT PAUSE``)."""
+
+    redis_admin: bool
+    sentinel_master: str
+
+
 #: capability -> substrates that offer it (for UnsupportedFault messages)
 CAPABILITY_SUBSTRATES: Mapping[str, tuple[str, ...]] = {
     "Killable": ("local", "docker"),
     "Pausable": ("local", "docker"),
     "ZoneIsolatable": ("local (root, network namespaces)", "docker"),
     "NetworkFaults": ("local (root, network namespaces)",),
-    "Proxied": ("local", "docker"),
-    "ProviderControl": ("local", "docker"),
-    "QdrantCluster": ("local with a qdrant binary on PATH or in QDRANT_BIN", "docker"),
+    "Proxied": ("local", "docker", "external with 'toxiproxy:' in the topology file"),
+    "ProviderControl": ("local", "docker",
+                        "external with 'providers:' (the harness's simulator) in the file"),
+    "QdrantCluster": ("local with a qdrant binary on PATH or in QDRANT_BIN", "docker",
+                      "external with 'qdrant:' in the topology file"),
+    "HAProxyRuntime": ("local", "docker", "external with 'haproxy: {runtime_api: ...}'"),
+    "RedisAdmin": ("local", "docker", "external with 'redis: {admin: true, ...}'"),
 }

@@ -16,7 +16,8 @@ EXPECTED_FAULTS = {
     "bandwidth", "timeout", "reset-peer", "slow-close", "slicer", "limit-data", "proxy-down",
     "provider-5xx", "provider-429", "provider-latency", "provider-hang", "provider-slow-stream",
     "provider-stall-stream", "provider-disconnect", "provider-malformed", "provider-outage",
-    "redis-master-loss", "qdrant-node-loss",
+    "redis-master-loss", "qdrant-node-loss", "server-drain", "sentinel-failover",
+    "redis-master-hang", "user-command",
 }
 
 
@@ -31,7 +32,7 @@ def test_public_api_is_pinned() -> None:
 def test_registry_holds_the_whole_catalog() -> None:
     assert set(FAULTS) == EXPECTED_FAULTS
     families = {cls.FAMILY for cls in FAULTS.values()}
-    assert families == {"zone", "process", "network", "provider", "datastore"}
+    assert families == {"zone", "process", "network", "provider", "datastore", "command"}
 
 
 @pytest.mark.parametrize(("text", "seconds"), [

@@ -46,6 +46,7 @@ class DockerStack:
     name = "docker"
     qdrant_collection = COLLECTION
     sentinel_master = layout.SENTINEL_MASTER
+    redis_admin = True  # RedisAdmin: the harness owns this Redis (SENTINEL FAILOVER, CLIENT PAUSE)
 
     def __init__(self, *, run: DockerRun, client: Any, timeline: Timeline | None = None) -> None:
         self.run = run

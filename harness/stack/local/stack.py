@@ -38,6 +38,8 @@ class LocalStack:
     """Stack + Killable + Pausable + Proxied + ProviderControl (see harness.stack.base)."""
 
     name = "local"
+    sentinel_master = MASTER_NAME
+    redis_admin = True  # RedisAdmin: the harness owns this Redis (SENTINEL FAILOVER, CLIENT PAUSE)
 
     def __init__(self, *, store: RunStore, record: RunRecord,
                  timeline: Timeline | None = None) -> None:
