@@ -1,8 +1,9 @@
 """Retrieval through ``langchain_qdrant.QdrantVectorStore``: embedded or against a Qdrant server.
 
 * ``embedded`` (default): ``QdrantClient(":memory:")`` inside the replica, loaded from
-  ``RAG_CORPUS`` at startup. Searches run inline (pure CPU, sub-millisecond) and, as the
-  collection never changes, are memoised per question (LRU, 4096 questions).
+  ``RAG_CORPUS`` at startup. Searches run inline (pure CPU, sub-millisecond) and are memoised
+  per question (LRU, 4096 questions); a write through :mod:`reference_app.ingest` clears the
+  memo (only this replica's collection changes).
 * ``server``: a ``QdrantClient`` against ``RAG_QDRANT_URL`` (the HAProxy front door of the
   cluster). The store is built without validating the collection, so the replica starts while
   Qdrant is down; a background thread creates the collection (explicit shards, replication
@@ -52,8 +53,8 @@ class Retriever:
         self.last_error = ""
         self._stop = threading.Event()
         self._loader: threading.Thread | None = None
-        # Embedded mode: the collection is loaded once and never changes, so results are
-        # memoised per question (questions repeat under load). Server mode never memoises:
+        # Embedded mode: results are memoised per question (questions repeat under load);
+        # the ingest path clears the memo when it changes this replica's collection. Server mode never memoises:
         # every search reaches Qdrant, so vector-tier faults show.
         self._memo = lru_cache(maxsize=4096)(lambda q: tuple(self._search(q)))
         if settings.qdrant_mode == "embedded":
@@ -127,6 +128,10 @@ class Retriever:
             with_vectors=False).points
         return [store._document_from_point(p, store.collection_name, store.content_payload_key,
                                            store.metadata_payload_key) for p in points]
+
+    def forget(self) -> None:
+        """Drop the embedded search memo (the collection just changed: a write)."""
+        self._memo.cache_clear()
 
     def readiness(self) -> dict[str, Any]:
         mode = self.settings.qdrant_mode
