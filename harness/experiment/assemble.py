@@ -17,6 +17,7 @@ from harness.analysis.run import RunAnalysis, analyse
 from harness.analysis.spec import AnalysisSpec, SLOSpec
 from harness.analysis.trials import distributions_json
 from harness.analysis.verdict import Verdict, combine
+from harness.analysis.writes import WritesReport, check_writes
 from harness.experiment.model import Experiment
 from harness.timeline import Timeline
 
@@ -28,6 +29,7 @@ __all__ = [
     "build_report",
     "skipped_report",
     "trial_windows",
+    "writes_report",
 ]
 
 _GENERATORS = {"open-loop": "openloop", "openloop": "openloop", "locust": "locust"}
@@ -99,6 +101,13 @@ def analyse_run(tl: Timeline, spec: AnalysisSpec
     overall = analyse(tl, spec, window=(windows[0].start_ns, end))
     per = [(w, analyse(tl, spec, window=(w.start_ns, w.end_ns))) for w in windows]
     return overall, per
+
+
+def writes_report(tl: Timeline, exp: Experiment, spec: AnalysisSpec) -> WritesReport | None:
+    """The acknowledged-write checks of a run (None when it sent no write)."""
+    w = exp.load.writes
+    return check_writes(tl.events, grace_ns=round(spec.impact_grace_s * 1e9),
+                        require_no_loss=bool(w and w.require_no_loss))
 
 
 def _fault_json(f: Mapping[str, Any], trial: int) -> dict[str, Any]:

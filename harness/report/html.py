@@ -13,6 +13,7 @@ from typing import Any
 
 from harness.report.series import Series
 from harness.report.svg import Line, time_chart
+from harness.report.writes import writes_html
 
 __all__ = ["render_html"]
 
@@ -209,6 +210,7 @@ def render_html(rep: Mapping[str, Any], series: Series | None) -> str:
         parts.append(f"<section><h2>SLOs</h2>{_slo_table(rep['slos'])}</section>")
         if rep.get("faults"):
             parts.append(f"<section><h2>Faults</h2>{_fault_table(rep['faults'])}</section>")
+        parts.append(writes_html(rep))
         proj = rep.get("projection") or {}
         if proj.get("answer"):
             parts.append(f"<section><h2>A year like this</h2><p>{escape(proj['answer'])} "

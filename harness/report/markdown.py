@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from harness.report.writes import writes_markdown
+
 __all__ = ["render_markdown"]
 
 
@@ -74,6 +76,7 @@ def render_markdown(rep: Mapping[str, Any]) -> str:
               ", ".join(f["services"]), _n(f["injected_at_s"]), _n(f["reverted_at_s"]),
               _n(f["landed"]), _n(f["detect_s"]), _n(f["failover_s"]), _n(f["recover_s"]),
               _n(f["bad_requests"]), _n(f["error_seconds"])] for f in rep["faults"]])
+    out += writes_markdown(rep)
     if (rep.get("projection") or {}).get("answer"):
         out += [f"Projection (default incident frequencies): {rep['projection']['answer']}.", ""]
     if len(rep.get("trials") or []) > 1 and rep.get("distributions"):
