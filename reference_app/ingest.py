@@ -27,7 +27,7 @@ on; ``invalidated`` is the number of cached answers removed.
 
 **Embedded mode** (no Qdrant server): the write goes to this replica's own in-memory collection
 only (``"qdrant_scope": "replica"`` in the response; other replicas never see it) and the
-replica's search memo is cleared. Readers through the front door may therefore miss it; a
+replica drops the memoised search results the write can change. Readers through the front door may therefore miss it; a
 harness must not count such writes as lost or readable in Qdrant (the acknowledged-write checks
 skip the Qdrant store in embedded mode and say so).
 
@@ -165,6 +165,7 @@ class Ingestor:
             meta = (point.payload or {}).get("metadata") or {}
             if meta.get("id") is not None:
                 names.append(str(meta["id"]))
+        vector: list[float] | None = None
         if req.op == "delete":
             self.client.delete(name, points_selector=models.PointIdsList(points=[req.doc_id]),
                                wait=True, ordering=self.ordering)
@@ -178,5 +179,5 @@ class Ingestor:
                                                                  payload=payload)],
                                wait=True, ordering=self.ordering)
         if self.embedded:
-            self.retriever.forget()
+            self.retriever.forget(req.doc_id, vector)
         return names

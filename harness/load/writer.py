@@ -11,7 +11,12 @@ that was acknowledged (an upsert instead while there is none).
 
 Every write is one ``writes.op`` event when its response (or failure) arrives: ``write_id``,
 ``op``, ``doc_id``, ``sent_ns``, ``status`` (0 without a response), ``acked`` (the stores named in
-the ``X-Write-Acked`` header of a 2xx; empty otherwise), ``error`` and ``replica``. ``writes.start``
+the ``X-Write-Acked`` header of a 2xx; empty otherwise), ``error`` and ``replica``. A write gets
+``timeout_s`` from its send (``TimeoutError``, not acknowledged); at ``stop()`` writes in flight
+get that long to finish, then are cancelled (``CancelledAtStop``, not acknowledged).
+
+Cost: the reference service spends ~10 ms of CPU per write (HTTP, an in-memory or server Qdrant
+upsert, one Redis script); on a shared 2-core machine keep the writer share at 10-20 writes/s. ``writes.start``
 and ``writes.stop`` bracket the run. :func:`harness.load.readback.read_back` and
 :mod:`harness.analysis.writes` turn them into acknowledged-write checks.
 """
@@ -80,7 +85,7 @@ class WriteLoad:
             return dict(self._counts)
         if not self._stop.is_set():
             self._stop.set()
-            self._thread.join(self.timeout_s + 10.0)
+            self._thread.join(self.timeout_s + 15.0)
             if self._thread.is_alive():
                 self._tl.add_event("harness.error", SOURCE, error="WriterStuck",
                                    detail="the writer did not drain")
@@ -117,8 +122,12 @@ class WriteLoad:
                 task = asyncio.create_task(self._one(client, n))
                 tasks.add(task)
                 task.add_done_callback(tasks.discard)
-            if tasks:
-                await asyncio.wait(set(tasks), timeout=self.timeout_s + 5.0)
+            if tasks:  # drain: in-flight writes finish or time out, the rest are cancelled
+                _, pending = await asyncio.wait(set(tasks), timeout=self.timeout_s + 2.0)
+                for t in pending:
+                    t.cancel()
+                if pending:
+                    await asyncio.wait(pending, timeout=2.0)
 
     def _body(self, n: int) -> dict[str, Any]:
         write_id = f"w{self._run}-{n}"
@@ -136,8 +145,13 @@ class WriteLoad:
         self._counts["sent"] += 1
         status, acked, error, replica = 0, [], "", ""
         try:
-            resp = await client.post(self.url, json=body)
-        except httpx.TimeoutException:
+            async with asyncio.timeout(self.timeout_s):
+                resp = await client.post(self.url, json=body)
+        except asyncio.CancelledError:
+            error = "CancelledAtStop"
+            self._record(body, sent, 0, [], error, "")
+            raise
+        except (TimeoutError, httpx.TimeoutException):
             error = "TimeoutError"
         except httpx.HTTPError as exc:
             error = type(exc).__name__
@@ -153,6 +167,10 @@ class WriteLoad:
                 self._acked_upserts.append(int(body["id"]))
         else:
             self._counts["failed"] += 1
+        self._record(body, sent, status, acked, error, replica)
+
+    def _record(self, body: dict[str, Any], sent: int, status: int, acked: list[str],
+                error: str, replica: str) -> None:
         with contextlib.suppress(Exception):
             self._tl.add_event("writes.op", SOURCE, write_id=body["write_id"], op=body["op"],
                                doc_id=int(body["id"]), sent_ns=sent, status=status,
