@@ -2,7 +2,8 @@
 
 ``WriteLoad`` sends ``POST /v1/documents`` (the reference service's write path) through the front
 door at ``rate`` writes/s, Poisson arrivals on its own seeded schedule, from a thread with its own
-asyncio loop (like the read generator: a stalled service never slows the schedule). Each write
+asyncio loop and the read generator's lean HTTP client (a stalled service never slows the
+schedule; a write is never re-sent, so a failed send is simply not acknowledged). Each write
 has a unique ``write_id`` (``w<run>-<n>``) and, for an upsert, a fresh document id in a range of
 its own (``1e12 + run * 1e6 + n``), so no two upserts touch one document and the ingested texts
 (made of tokens no question uses) never enter a question's top-k: the read side's answers and
@@ -25,14 +26,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import random
 import threading
 import time
 from typing import Any
 
-import httpx
-
 from harness.errors import ConfigError, HarnessError
+from harness.load.http import ConnectionPool, HttpTarget
 from harness.load.schedule import Schedule
 from harness.timeline import Timeline
 
@@ -51,10 +52,12 @@ class WriteLoad:
             raise ConfigError("the delete share is a fraction in [0, 1)",
                               field="load.writes.delete_share", value=delete_share)
         self.url = url.rstrip("/") + "/v1/documents"
+        self._target = HttpTarget.parse(self.url)
+        self._head = self._target.post_head({"X-API-Key": api_key,
+                                             "Content-Type": "application/json"})
         self.rate, self.seed, self.delete_share = float(rate), seed, delete_share
         self.timeout_s = float(timeout_s)
         self._schedule = Schedule(rate=rate, arrivals="poisson", seed=seed + 7919)
-        self._headers = {"X-API-Key": api_key}
         self._tl = timeline
         self._rng = random.Random(f"writes:{seed}")
         self._run = seed % 1_000_000
@@ -103,23 +106,18 @@ class WriteLoad:
             self._crash = exc
 
     async def _loop(self) -> None:
-        limits = httpx.Limits(max_connections=max(8, int(self.rate * self.timeout_s) + 4))
-        async with httpx.AsyncClient(headers=self._headers, timeout=self.timeout_s,
-                                     limits=limits) as client:
-            tasks: set[asyncio.Task[None]] = set()
-            t0 = time.monotonic_ns()
+        pool = ConnectionPool(self._target.host, self._target.port,
+                              max_connections=max(8, int(self.rate * self.timeout_s) + 4))
+        tasks: set[asyncio.Task[None]] = set()
+        t0 = time.monotonic_ns()
+        try:
             for n, offset in enumerate(self._schedule.offsets()):
-                delay = (t0 + offset - time.monotonic_ns()) / 1e9
+                due = t0 + offset
+                while not self._stop.is_set() and time.monotonic_ns() < due:
+                    await asyncio.sleep(min((due - time.monotonic_ns()) / 1e9, 0.05))
                 if self._stop.is_set():
                     break
-                if delay > 0:
-                    await asyncio.sleep(min(delay, 0.05))
-                    while time.monotonic_ns() < t0 + offset and not self._stop.is_set():
-                        await asyncio.sleep(min((t0 + offset - time.monotonic_ns()) / 1e9,
-                                                0.05))
-                    if self._stop.is_set():
-                        break
-                task = asyncio.create_task(self._one(client, n))
+                task = asyncio.create_task(self._one(pool, n))
                 tasks.add(task)
                 task.add_done_callback(tasks.discard)
             if tasks:  # drain: in-flight writes finish or time out, the rest are cancelled
@@ -128,6 +126,8 @@ class WriteLoad:
                     t.cancel()
                 if pending:
                     await asyncio.wait(pending, timeout=2.0)
+        finally:
+            pool.close()
 
     def _body(self, n: int) -> dict[str, Any]:
         write_id = f"w{self._run}-{n}"
@@ -139,24 +139,33 @@ class WriteLoad:
         return {"op": "upsert", "id": doc, "write_id": write_id, "name": f"ingest-{doc}",
                 "title": f"ingest {write_id}", "text": f"{words} {write_id}"}
 
-    async def _one(self, client: httpx.AsyncClient, n: int) -> None:
+    async def _one(self, pool: ConnectionPool, n: int) -> None:
         body = self._body(n)
+        raw = json.dumps(body, separators=(",", ":")).encode()
+        data = b"%sContent-Length: %d\r\n\r\n%s" % (self._head, len(raw), raw)
         sent = time.monotonic_ns()
         self._counts["sent"] += 1
         status, acked, error, replica = 0, [], "", ""
+        conn = pool.take_idle()
         try:
             async with asyncio.timeout(self.timeout_s):
-                resp = await client.post(self.url, json=body)
+                if conn is None:
+                    if not pool.can_open():
+                        raise ConnectionError("ConnectionCapReached")
+                    conn = await pool.open()
+                try:
+                    resp = await conn.send(data)
+                except BaseException:
+                    pool.release(conn, reusable=False)
+                    raise
+                pool.release(conn, reusable=resp.keep_alive)
         except asyncio.CancelledError:
-            error = "CancelledAtStop"
-            self._record(body, sent, 0, [], error, "")
+            self._record(body, sent, 0, [], "CancelledAtStop", "")
             raise
-        except (TimeoutError, httpx.TimeoutException):
-            error = "TimeoutError"
-        except httpx.HTTPError as exc:
+        except Exception as exc:  # timeout, refused, reset, protocol error: not acknowledged
             error = type(exc).__name__
         else:
-            status, replica = resp.status_code, resp.headers.get("x-replica", "")
+            status, replica = resp.status, resp.headers.get("x-replica", "")
             if 200 <= status < 300:
                 acked = [s for s in resp.headers.get("x-write-acked", "").split(",") if s]
             else:
