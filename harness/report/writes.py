@@ -33,7 +33,8 @@ def _intro(rep: Mapping[str, Any]) -> str:
     w = rep["writes"]
     need = ("lost == 0 is required" if w["require_no_loss"] else
             "reported only (set load.writes.require_no_loss to gate on lost == 0)")
-    return (f"{w['sent']} writes sent; every acknowledged write was read back after the heal; "
+    return (f"{w['sent']} writes sent; after the heal each store that could be read was asked "
+            f"for every acknowledged write (a store not read is marked 'no' with the reason); "
             f"{need}.")
 
 
