@@ -205,6 +205,8 @@ def attach_writes(rep: dict[str, Any], writes: WritesReport | None) -> None:
     bad = [c.reason for c in writes.checks if c.verdict is not Verdict.PASS]
     if after is Verdict.PASS:
         rep["verdict_reasons"] = [*rep["verdict_reasons"], *(c.reason for c in writes.checks)]
+    elif before is Verdict.PASS:  # every earlier reason was a PASS one: keep only what failed
+        rep["verdict_reasons"] = bad
     elif bad:
         rep["verdict_reasons"] = [*bad, *rep["verdict_reasons"]] if worst is after else \
             [*rep["verdict_reasons"], *bad]

@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 
 import pytest
 
@@ -17,7 +18,7 @@ from harness.timeline import Timeline
 
 class _Docs(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    seen: list[dict[str, object]] = []
+    seen: ClassVar[list[dict[str, object]]] = []
 
     def log_message(self, *args: object) -> None:
         pass
