@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from harness.analysis.spec import DEFAULT_DETECTION_EVENTS
 from harness.probes.base import StateRecorder
 from harness.probes.qdrant_signals import QdrantSignals
 from harness.timeline import Timeline
@@ -47,3 +48,8 @@ def test_replica_dead_then_active() -> None:
         sig.replicas([(sub, state), ("qdrant/qdrant-az-a/shard/0", "Active")])
     assert _events(tl) == [("qdrant-replica-dead", "shard/1/peer/7: Active -> Dead"),
                            ("qdrant-replica-active", "shard/1/peer/7: Partial -> Active")]
+
+
+def test_qdrant_noticing_counts_as_detection() -> None:
+    assert {"qdrant-peer-dropped", "qdrant-leader-lost", "qdrant-replica-dead"} <= \
+        DEFAULT_DETECTION_EVENTS
