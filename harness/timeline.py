@@ -85,6 +85,13 @@ EVENT_KINDS: Mapping[str, str] = {
     "stop_condition": "runner: condition, bad_fraction, window_s -- the run was aborted",
     "harness.error": "any: error, detail -- the harness itself failed (verdict INCONCLUSIVE)",
     "note": "any: text",
+    "writes.start": "writer: rate, target, delete_share, seed -- the writer share started",
+    "writes.op": "writer: write_id, op ('upsert' | 'delete'), doc_id, sent_ns, status, acked "
+                 "(list of stores from X-Write-Acked; empty = not acknowledged), error, replica "
+                 "-- one per write, when its response or failure arrived",
+    "writes.stop": "writer: sent, acknowledged, failed",
+    "writes.readback": "readback: store ('redis' | 'qdrant'), ok (bool), detail, docs (doc id -> "
+                       "write id held, or null), counts (write id -> copies held) -- after heal",
 }
 
 

@@ -1,4 +1,5 @@
-"""The HTTP face of one replica (FastAPI): ``/v1/answer``, ``/healthz``, ``/readyz``, ``/metrics``.
+"""The HTTP face of one replica (FastAPI): ``/v1/answer``, ``/v1/documents`` (the write path,
+:mod:`reference_app.ingest`), ``/healthz``, ``/readyz``, ``/metrics``.
 
 Every response carries ``X-Replica``, ``X-Degraded`` (``true``/``false``) and ``X-Provider``
 (``primary``|``fallback``|``cache``|``none``), added by a pure-ASGI middleware when a handler did
@@ -24,6 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from reference_app.breaker import CircuitBreaker
 from reference_app.cache import SentinelCache
 from reference_app.config import Settings
+from reference_app.ingest import IngestError, Ingestor, parse_write
 from reference_app.metrics import BREAKER_STATE_VALUE, Metrics
 from reference_app.retrieval import Retriever
 from reference_app.service import Provider, RagService, Unavailable
@@ -99,10 +101,12 @@ def _json(status: int, obj: Any, headers: dict[str, str] | None = None) -> Respo
 def create_app(settings: Settings) -> ASGIApp:
     metrics = Metrics()
     state: dict[str, RagService] = {}
+    writers: dict[str, Ingestor] = {}
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state["svc"] = svc = build_service(settings, metrics)
+        writers["ingest"] = ingestor = Ingestor(settings, svc.retriever, svc.cache)
         print(f"reference_app {settings.replica} ready on http://{settings.host}:"
               f"{settings.port} (qdrant {settings.qdrant_mode}, "
               f"{len(svc.retriever.documents)} documents, providers "
@@ -111,6 +115,7 @@ def create_app(settings: Settings) -> ASGIApp:
         try:
             yield
         finally:
+            ingestor.close()
             if svc.cache is not None:
                 await svc.cache.aclose()
             svc.retriever.close()
@@ -150,6 +155,26 @@ def create_app(settings: Settings) -> ASGIApp:
                            "degraded": result.degraded, "provider": result.provider,
                            "replica": settings.replica, "cached": result.cached},
                      {"X-Degraded": degraded, "X-Provider": result.provider})
+
+    @app.post("/v1/documents")
+    async def documents(request: Request) -> Response:
+        if not hmac.compare_digest(request.headers.get("x-api-key", "").encode(), key):
+            return _json(401, {"error": "missing or wrong X-API-Key header"})
+        try:
+            req = parse_write(json.loads(await request.body()))
+        except ValueError as exc:
+            return _json(400, {"error": str(exc)})
+        try:
+            result = await writers["ingest"].apply(req)
+        except IngestError as exc:
+            metrics.writes.labels(req.op, "none").inc()
+            return _json(503, {"error": "the write was not acknowledged", "detail": str(exc),
+                               "write_id": req.write_id, "acknowledged": [],
+                               "replica": settings.replica}, {"X-Write-Acked": ""})
+        acked = ",".join(result.acknowledged)
+        metrics.writes.labels(req.op, acked.replace(",", "+")).inc()
+        return _json(200, {**result.to_json(), "replica": settings.replica},
+                     {"X-Write-Acked": acked})
 
     @app.get("/healthz")
     async def healthz() -> Response:

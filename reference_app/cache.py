@@ -36,9 +36,31 @@ from redis.backoff import NoBackoff
 
 from reference_app.breaker import CircuitBreaker
 
-__all__ = ["SentinelCache"]
+__all__ = ["DOC_PREFIX", "INGEST_LOG", "SRC_PREFIX", "SentinelCache"]
 
 Address = tuple[str, int]
+
+#: ``rag:src:<doc id>``: the set of cached answer keys whose prompt cited that document.
+SRC_PREFIX = "rag:src:"
+#: ``rag:doc:<doc id>``: the ``write_id`` of the document's last acknowledged upsert.
+DOC_PREFIX = "rag:doc:"
+#: every acknowledged write's ``write_id``, in the order the master applied them.
+INGEST_LOG = "rag:ingest:log"
+
+# KEYS: doc key, log, then one src set per name the document had or has; ARGV: write_id,
+# "delete" | "upsert". Invalidates every cached answer citing the document and records the
+# write, atomically (one round trip, one replication unit). Returns the answers removed.
+_RECORD_WRITE = """
+local removed = 0
+for i = 3, #KEYS do
+  local keys = redis.call('SMEMBERS', KEYS[i])
+  for _, k in ipairs(keys) do removed = removed + redis.call('DEL', k) end
+  redis.call('DEL', KEYS[i])
+end
+if ARGV[2] == 'delete' then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1], ARGV[1]) end
+redis.call('RPUSH', KEYS[2], ARGV[1])
+return removed
+"""
 
 
 def _remap(address: Address, mapping: Mapping[Address, Address]) -> Address:
@@ -163,6 +185,47 @@ class SentinelCache(BaseCache):
             return
         self.breaker.success()
         self._on_result("write")
+
+    async def astore(self, prompt: str, llm_string: str, return_val: RETURN_VAL_TYPE,
+                     sources: Sequence[str]) -> None:
+        """``aupdate`` plus the source index (``rag:src:<id>``) the write path invalidates by;
+        one pipelined round trip, same fail-open rules."""
+        if not sources:
+            await self.aupdate(prompt, llm_string, return_val)
+            return
+        if not self.breaker.allow():
+            self._on_result("skipped")
+            return
+        key = self.key(prompt, llm_string)
+        try:
+            async with self._async.pipeline(transaction=False) as pipe:
+                pipe.set(key, _encode(return_val), ex=self.ttl_s)
+                for doc in sources:
+                    pipe.sadd(f"{SRC_PREFIX}{doc}", key)
+                    pipe.expire(f"{SRC_PREFIX}{doc}", self.ttl_s)
+                await pipe.execute()
+        except redis.ResponseError as exc:  # e.g. NOREPLICAS
+            self.last_error = f"{type(exc).__name__}: {exc}"[:300]
+            self._on_result("write_error")
+            return
+        except (TimeoutError, redis.RedisError, OSError) as exc:
+            self._failed(exc)
+            self._on_result("write_error")
+            return
+        self.breaker.success()
+        self._on_result("write")
+
+    async def arecord_write(self, *, doc_id: int, write_id: str, delete: bool,
+                            names: Sequence[str]) -> int:
+        """The write path's Redis step (see :mod:`reference_app.ingest`): NOT fail-open --
+        raises the Redis error, so the caller can tell the client Redis did not acknowledge.
+        ``names``: the document's source names (``metadata.id``) before and after the write.
+        Returns the number of cached answers invalidated."""
+        keys = [f"{DOC_PREFIX}{doc_id}", INGEST_LOG,
+                *(f"{SRC_PREFIX}{n}" for n in dict.fromkeys(names))]
+        n = await self._async.eval(_RECORD_WRITE, len(keys), *keys, write_id,
+                                   "delete" if delete else "upsert")
+        return int(n)
 
     async def aclear(self, **kwargs: Any) -> None:
         try:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["KNOB_ENV", "ConfigurationError", "Settings", "load_settings"]
+__all__ = ["KNOB_ENV", "WRITE_ORDERINGS", "ConfigurationError", "Settings", "load_settings"]
 
 #: knob environment variable -> (type, default). Must match harness/knobs.py.
 KNOB_ENV: Mapping[str, tuple[type, Any]] = {
@@ -33,6 +33,9 @@ KNOB_ENV: Mapping[str, tuple[type, Any]] = {
     "RAG_SENTINEL_SOCKET_TIMEOUT_S": (float, 0.25),
     "RAG_REDIS_VIA_TOXIPROXY": (bool, False),
 }
+
+#: Qdrant write orderings (``RAG_QDRANT_WRITE_ORDERING``), weakest first.
+WRITE_ORDERINGS = ("weak", "medium", "strong")
 
 DEFAULT_CORPUS = Path(__file__).resolve().parent.parent / "fixtures" / "corpus" / "documents.jsonl"
 
@@ -107,6 +110,8 @@ class Settings:
     qdrant_shards: int = 3
     qdrant_replication: int = 2
     qdrant_write_consistency: int = 1
+    qdrant_write_ordering: str = "medium"
+    ingest_timeout_s: float = 5.0
     collection: str = "kb"
     corpus: Path = DEFAULT_CORPUS
     embed_dim: int = 512
@@ -130,6 +135,14 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     if mode == "server" and not env.get("RAG_QDRANT_URL"):
         raise ConfigurationError("RAG_QDRANT_MODE=server needs RAG_QDRANT_URL "
                                  "(e.g. http://127.0.0.1:6333, the Qdrant front door)")
+    ordering = env.get("RAG_QDRANT_WRITE_ORDERING") or "medium"
+    if ordering not in WRITE_ORDERINGS:
+        raise ConfigurationError(f"RAG_QDRANT_WRITE_ORDERING={ordering!r}; allowed: "
+                                 + ", ".join(WRITE_ORDERINGS))
+    ingest_timeout = (_parse("RAG_INGEST_TIMEOUT_S", float, env["RAG_INGEST_TIMEOUT_S"])
+                      if env.get("RAG_INGEST_TIMEOUT_S") else 5.0)
+    if not ingest_timeout > 0:
+        raise ConfigurationError(f"RAG_INGEST_TIMEOUT_S={ingest_timeout!r}: must be > 0")
     sentinels = tuple(_hostport(s, "RAG_REDIS_SENTINELS")
                       for s in env.get("RAG_REDIS_SENTINELS", "").split(",") if s.strip())
     ints = {name: _parse(var, int, env[var]) for name, var in (
@@ -150,6 +163,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         redis_address_map=_address_map(env.get("RAG_REDIS_ADDRESS_MAP", "")),
         qdrant_mode=mode,
         qdrant_url=env.get("RAG_QDRANT_URL", ""),
+        qdrant_write_ordering=ordering,
+        ingest_timeout_s=ingest_timeout,
         collection=env.get("RAG_COLLECTION") or "kb",
         corpus=Path(env.get("RAG_CORPUS") or DEFAULT_CORPUS),
         host=env.get("RAG_HOST") or "127.0.0.1",

@@ -34,6 +34,9 @@ class Metrics:
         self.retrieval_failures = Counter("rag_retrieval_failures",
                                           "Failed vector searches by error class", ["error"],
                                           registry=r)
+        self.writes = Counter("rag_writes", "Document writes by op and the stores that "
+                              "acknowledged them (qdrant, qdrant+redis, none)", ["op", "acked"],
+                              registry=r)
         self.breaker_state = Gauge("rag_breaker_state",
                                    "Circuit breaker state: 0 closed, 1 half-open, 2 open, "
                                    "-1 disabled", ["breaker"], registry=r)

@@ -1,8 +1,10 @@
 """Retrieval through ``langchain_qdrant.QdrantVectorStore``: embedded or against a Qdrant server.
 
 * ``embedded`` (default): ``QdrantClient(":memory:")`` inside the replica, loaded from
-  ``RAG_CORPUS`` at startup. Searches run inline (pure CPU, sub-millisecond) and, as the
-  collection never changes, are memoised per question (LRU, 4096 questions).
+  ``RAG_CORPUS`` at startup. Searches run inline (pure CPU, sub-millisecond) and are memoised
+  per question (LRU, 4096 questions); a write through :mod:`reference_app.ingest` drops the
+  memoised results it can change (those citing the point, or whose k-th score the new vector
+  reaches), and only this replica's collection changes.
 * ``server``: a ``QdrantClient`` against ``RAG_QDRANT_URL`` (the HAProxy front door of the
   cluster). The store is built without validating the collection, so the replica starts while
   Qdrant is down; a background thread creates the collection (explicit shards, replication
@@ -14,11 +16,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import threading
-from functools import lru_cache
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from langchain_core.documents import Document
 from langchain_qdrant import QdrantVectorStore
 from qdrant_client import QdrantClient, models
@@ -26,7 +32,16 @@ from qdrant_client import QdrantClient, models
 from reference_app.config import Settings
 from reference_app.embeddings import HashingEmbeddings
 
-__all__ = ["Retriever", "load_corpus"]
+__all__ = ["MEMO_SIZE", "Retriever", "load_corpus"]
+
+MEMO_SIZE = 4096  # memoised questions (embedded mode)
+
+
+@dataclass(frozen=True, slots=True)
+class _Memo:
+    docs: tuple[Document, ...]
+    ids: frozenset[Any]  # point ids in the result
+    kth: float  # the k-th (lowest) score; -inf when fewer than k points came back
 
 
 def load_corpus(path: Path) -> list[Document]:
@@ -52,10 +67,10 @@ class Retriever:
         self.last_error = ""
         self._stop = threading.Event()
         self._loader: threading.Thread | None = None
-        # Embedded mode: the collection is loaded once and never changes, so results are
-        # memoised per question (questions repeat under load). Server mode never memoises:
-        # every search reaches Qdrant, so vector-tier faults show.
-        self._memo = lru_cache(maxsize=4096)(lambda q: tuple(self._search(q)))
+        # Embedded mode: results are memoised per question (questions repeat under load);
+        # a write drops only the entries it can change (see forget). Server mode never
+        # memoises: every search reaches Qdrant, so vector-tier faults show.
+        self._memo: OrderedDict[str, _Memo] = OrderedDict()
         if settings.qdrant_mode == "embedded":
             self.client = QdrantClient(":memory:")
             self._ensure_collection()
@@ -109,11 +124,33 @@ class Retriever:
     async def search(self, question: str) -> list[Document]:
         """Top-k passages; raises whatever the client raised (or TimeoutError)."""
         if self.settings.qdrant_mode == "embedded":
-            return list(self._memo(question))
+            return list(self._memoised(question))
         return await asyncio.wait_for(asyncio.to_thread(self._search, question),
                                       timeout=self.settings.retrieval_timeout_s)
 
+    def _memoised(self, question: str) -> tuple[Document, ...]:
+        hit = self._memo.get(question)
+        if hit is not None:
+            self._memo.move_to_end(question)
+            return hit.docs
+        points = self._points(question)
+        docs = tuple(self._document(p) for p in points)
+        full = len(points) >= self.settings.top_k
+        self._memo[question] = _Memo(docs=docs, ids=frozenset(p.id for p in points),
+                                     kth=float(points[-1].score) if full else -math.inf)
+        if len(self._memo) > MEMO_SIZE:
+            self._memo.popitem(last=False)
+        return docs
+
     def _search(self, question: str) -> list[Document]:
+        return [self._document(p) for p in self._points(question)]
+
+    def _document(self, p: models.ScoredPoint) -> Document:
+        store = self.store
+        return store._document_from_point(p, store.collection_name, store.content_payload_key,
+                                          store.metadata_payload_key)
+
+    def _points(self, question: str) -> list[models.ScoredPoint]:
         """``QdrantVectorStore.similarity_search`` minus two costs on the hot path.
 
         The query vector goes in as a cached numpy array (the local client deep-copies a list
@@ -121,12 +158,28 @@ class Retriever:
         fetches the collection's config on every call, an extra round trip in server mode).
         """
         store = self.store
-        points = self.client.query_points(
+        return self.client.query_points(
             store.collection_name, query=self.embeddings.query_array(question),
             using=store.vector_name or None, limit=self.settings.top_k, with_payload=True,
             with_vectors=False).points
-        return [store._document_from_point(p, store.collection_name, store.content_payload_key,
-                                           store.metadata_payload_key) for p in points]
+
+    def forget(self, point_id: int, vector: Sequence[float] | None) -> int:
+        """A write changed point ``point_id`` (``vector``: its new vector; None for a delete):
+        drop the memoised results it can change -- those holding the point, and, for an
+        upsert, those whose k-th score the new vector reaches (cosine: the stored and query
+        vectors are unit length). Returns how many entries were dropped."""
+        stale = [q for q, m in self._memo.items() if point_id in m.ids]
+        if vector is not None and self._memo:
+            keys = list(self._memo)
+            queries = np.stack([self.embeddings.query_array(q) for q in keys])
+            v = np.asarray(vector, dtype=np.float32)
+            v = v / max(float(np.linalg.norm(v)), 1e-12)
+            scores = queries @ v
+            stale += [q for q, sc in zip(keys, scores.tolist(), strict=True)
+                      if sc >= self._memo[q].kth - 1e-6]
+        for q in set(stale):
+            del self._memo[q]
+        return len(set(stale))
 
     def readiness(self) -> dict[str, Any]:
         mode = self.settings.qdrant_mode

@@ -101,8 +101,9 @@ class RagService:
         for provider in self.providers:
             text = await self._call(provider, prompt)
             if text is not None:
-                if self.cache is not None:
-                    await self.cache.aupdate(prompt, self.llm_string, [Generation(text=text)])
+                if self.cache is not None:  # indexed by source, so a write can invalidate it
+                    await self.cache.astore(prompt, self.llm_string, [Generation(text=text)],
+                                            sources)
                 return self._done(Answer(answer=text, sources=sources, degraded=not retrieved,
                                          provider=provider.name, cached=False))
         if s.degrade_enabled and docs:

@@ -71,7 +71,8 @@ DEFAULT_ALERTS: tuple[AlertSpec, ...] = (
 
 #: ``obs.event`` names that count as "the stack noticed" (besides any unhealthy ``obs.state``).
 DEFAULT_DETECTION_EVENTS: frozenset[str] = frozenset(
-    {"+sdown", "+odown", "+switch-master", "+failover-triggered", "breaker-open"})
+    {"+sdown", "+odown", "+switch-master", "+failover-triggered", "breaker-open",
+     "qdrant-peer-dropped", "qdrant-leader-lost", "qdrant-replica-dead"})
 
 
 def _positive(name: str, value: float) -> None:

@@ -14,9 +14,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from harness.analysis.writes import attach_writes
 from harness.cli import EXIT
 from harness.errors import ConfigError
-from harness.experiment.assemble import RunFacts, analyse_run, analysis_spec, build_report
+from harness.experiment.assemble import (
+    RunFacts,
+    analyse_run,
+    analysis_spec,
+    build_report,
+    writes_report,
+)
 from harness.experiment.loader import experiment_from_data
 from harness.experiment.model import Experiment
 from harness.report.writer import load_report, write_report
@@ -83,6 +90,7 @@ def recheck(run_dir: str | Path, *, objective: float | None = None,
         steady_state=rep.get("steady_state"), stop_condition=rep.get("stop_condition"))
     overall, per_trial = analyse_run(tl, spec)
     new = build_report(facts, overall, per_trial)
+    attach_writes(new, writes_report(tl, exp, spec))
     new["rechecked"] = {"objective": spec.primary.objective, "confidence": spec.confidence,
                         "latency_threshold_ms": spec.primary.latency_threshold_ms,
                         "previous_verdict": rep["verdict"]}

@@ -19,6 +19,7 @@ from harness.experiment.model import (
     StackSpec,
     SteadyState,
     StopCondition,
+    WritesSpec,
 )
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "StackSpec",
     "SteadyState",
     "StopCondition",
+    "WritesSpec",
     "experiment_from_data",
     "load_experiment",
     "load_experiments",

@@ -19,6 +19,7 @@ from harness.analysis.run import RunAnalysis, analyse
 from harness.analysis.spec import AnalysisSpec, SLOSpec
 from harness.analysis.trials import distributions_json
 from harness.analysis.verdict import Verdict, combine
+from harness.analysis.writes import WritesReport, check_writes
 from harness.experiment.incidents import fault_anchored_json
 from harness.experiment.model import Experiment
 from harness.timeline import Timeline
@@ -32,6 +33,7 @@ __all__ = [
     "judged_windows",
     "skipped_report",
     "trial_windows",
+    "writes_report",
 ]
 
 _GENERATORS = {"open-loop": "openloop", "openloop": "openloop", "locust": "locust"}
@@ -122,6 +124,11 @@ def judged_windows(tl: Timeline, windows: Sequence[TrialWindow],
     return tuple(judged_window(events, trial=w.trial, start_ns=w.start_ns, end_ns=w.end_ns,
                                lead_s=spec.lead_s, recovery_s=spec.judged_recovery_s)
                  for w in windows)
+def writes_report(tl: Timeline, exp: Experiment, spec: AnalysisSpec) -> WritesReport | None:
+    """The acknowledged-write checks of a run (None when it sent no write)."""
+    w = exp.load.writes
+    return check_writes(tl.events, grace_ns=round(spec.impact_grace_s * 1e9),
+                        require_no_loss=bool(w and w.require_no_loss))
 
 
 def _fault_json(f: Mapping[str, Any], trial: int) -> dict[str, Any]:

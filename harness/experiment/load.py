@@ -9,7 +9,7 @@ from harness.errors import ConfigError
 from harness.experiment.model import Experiment
 from harness.timeline import Timeline
 
-__all__ = ["DEFAULT_QUESTIONS", "make_generator", "questions_path"]
+__all__ = ["DEFAULT_QUESTIONS", "make_generator", "make_writer", "questions_path"]
 
 DEFAULT_QUESTIONS = Path(__file__).resolve().parents[2] / "fixtures" / "corpus" / \
     "questions.jsonl"
@@ -53,3 +53,16 @@ def make_generator(exp: Experiment, *, stack: Any, timeline: Timeline, seed: int
                              arrivals=exp.load.arrivals, mix=mix, seed=seed, timeline=timeline,
                              timeout_s=exp.load.timeout,
                              extra_headers=getattr(stack, "request_headers", None) or None)
+
+
+def make_writer(exp: Experiment, *, stack: Any, timeline: Timeline, seed: int) -> Any:
+    """The writer share (``load.writes``) against the front door, or None without one."""
+    spec = exp.load.writes
+    if spec is None:
+        return None
+    from harness.load.writer import WriteLoad
+
+    topo = stack.topology
+    return WriteLoad(url=topo.front_door.url, api_key=topo.api_key, rate=spec.rate, seed=seed,
+                     timeline=timeline, delete_share=spec.delete_share,
+                     timeout_s=spec.timeout)

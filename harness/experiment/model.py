@@ -43,6 +43,7 @@ __all__ = [
     "StackSpec",
     "SteadyState",
     "StopCondition",
+    "WritesSpec",
 ]
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(ms|s|m|h)?\s*$")
@@ -142,6 +143,23 @@ class MixSpec(_Frozen):
     zipf_s: float = Field(default=1.1, gt=0, le=10, allow_inf_nan=False)
 
 
+class WritesSpec(_Frozen):
+    """A writer share beside the read load: document upserts and deletes through the front door
+    (``POST /v1/documents``), open loop, each write's id and acknowledgement recorded; after the
+    heal the harness reads every acknowledged write back (docs/writes.md)."""
+
+    rate: float = Field(gt=0, le=2_000, allow_inf_nan=False,
+                        description="writes per second (intended), Poisson arrivals")
+    delete_share: float = Field(default=0.2, ge=0, le=0.9, allow_inf_nan=False,
+                                description="fraction of writes that delete an earlier "
+                                            "acknowledged upsert")
+    timeout: Duration = Field(default=5.0, gt=0)
+    require_no_loss: StrictBool = Field(
+        default=False, description="lost == 0 per fault: a lost acknowledged write FAILs the "
+                                   "run; a fault with no acknowledged write, or a store that "
+                                   "could not be read back, makes it INCONCLUSIVE")
+
+
 class LoadSpec(_Frozen):
     """Open-loop load through the front door for the whole run."""
 
@@ -155,6 +173,8 @@ class LoadSpec(_Frozen):
     warmup: Duration = 5.0
     timeout: Duration = Field(default=10.0, gt=0)
     mix: MixSpec = MixSpec()
+    writes: WritesSpec | None = Field(
+        default=None, description="a writer share (document ingestion); null: reads only")
     remote_workers: StrictInt = Field(
         default=0, ge=0, le=1000,
         description="generator locust: Locust workers started on other machines with "

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from harness.analysis.writes import attach_writes
 from harness.errors import ConfigError, HarnessError, UnsupportedFault
 from harness.experiment.assemble import (
     RunFacts,
@@ -29,9 +30,10 @@ from harness.experiment.assemble import (
     analysis_spec,
     build_report,
     skipped_report,
+    writes_report,
 )
 from harness.experiment.checks import build_faults
-from harness.experiment.load import make_generator
+from harness.experiment.load import make_generator, make_writer
 from harness.experiment.method import Clock, StopConditionHit, StopMonitor, run_trial
 from harness.experiment.model import Experiment
 from harness.experiment.progress import Progress, ProgressFn
@@ -138,6 +140,8 @@ class _Run:
         finally:
             with _shielded():
                 _heal(stack, self.tl)
+                if self.exp.load.writes is not None:  # acknowledged writes, after the heal
+                    _read_back(stack, self.tl, self.exp)
 
     def note(self, phase: str, note: str = "") -> None:
         if self.progress is not None:
@@ -157,6 +161,10 @@ class _Run:
             gen = make_generator(exp, stack=stack, timeline=tl, seed=self.seed, file=self.file)
             gen.start()
             es.callback(gen.stop)
+            writer = make_writer(exp, stack=stack, timeline=tl, seed=self.seed)
+            if writer is not None:
+                writer.start()
+                es.callback(writer.stop)
             clock = Clock(experiment=exp, run_id=self.run_id, trials=exp.trials,
                           started=self.started, live=_live(gen), progress=self.progress,
                           monitor=StopMonitor(exp.stop_conditions))
@@ -230,6 +238,15 @@ def _check_shared_stack(stack: Any, exp: Experiment, file: str | None) -> None:
             file=file, field="stack.knobs", value=diff,
             allowed="run it on its own stack (no stack passed in), or start the stack with "
                     "these knobs")
+
+
+def _read_back(stack: Any, tl: Timeline, exp: Experiment) -> None:
+    from harness.load.readback import read_back
+
+    try:
+        read_back(stack, tl, ready_timeout=exp.stack.ready_timeout)
+    except Exception as exc:  # never lose the report over the readback
+        tl.add_event("harness.error", SOURCE, error="ReadBackFailed", detail=str(exc)[:300])
 
 
 def _heal(stack: Any, tl: Timeline) -> list[str]:
@@ -310,8 +327,10 @@ def _finish(run: _Run, exp: Experiment, *, file: str | None, knobs: dict[str, An
         rep = skipped_report(rf, str(skipped), capability=skipped.capability)
         files = write_report(rep, directory=directory, timeline=None)
     else:
-        overall, per_trial = analyse_run(run.tl, analysis_spec(exp))
+        spec = analysis_spec(exp)
+        overall, per_trial = analyse_run(run.tl, spec)
         rep = build_report(rf, overall, per_trial)
+        attach_writes(rep, writes_report(run.tl, exp, spec))
         files = write_report(rep, directory=directory, timeline=run.tl)
     run.note("done", f"{rep['verdict']}: {files.html}")
     return ExperimentResult(run_id=run.run_id, verdict=rep["verdict"],

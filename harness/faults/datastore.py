@@ -1,5 +1,6 @@
 """Datastore faults: ``redis-master-loss`` (the master Sentinel names now, killed or its zone
-isolated) and ``qdrant-node-loss`` (a node of the Qdrant cluster killed or isolated).
+isolated), ``qdrant-node-loss`` (a node of the Qdrant cluster killed or isolated) and
+``qdrant-leader-partition`` (the raft leader's zone cut off the other zones).
 
 Revert brings the node back: a lost Redis master rejoins as a replica of whichever server
 Sentinel promoted; a Qdrant node restarts and its shards must return to ``Active``.
@@ -20,9 +21,9 @@ from harness.faults.params import Param
 from harness.faults.registry import register
 from harness.faults.restore import all_answering, rejoin_redis, restart_services
 from harness.faults.sentinel import current_master
-from harness.stack.base import Killable, QdrantCluster, Stack, ZoneIsolatable
+from harness.stack.base import Killable, NetworkFaults, QdrantCluster, Stack, ZoneIsolatable
 
-__all__ = ["QdrantNodeLoss", "RedisMasterLoss"]
+__all__ = ["QdrantLeaderPartition", "QdrantNodeLoss", "RedisMasterLoss", "qdrant_leader"]
 
 _MODE = Param(name="mode", type="str", choices=("kill", "isolate"), default="kill",
               help="kill: SIGKILL the process; isolate: cut its zone off the network "
@@ -168,3 +169,82 @@ class QdrantNodeLoss(_NodeLoss):
         if bad or not shards:
             return Check(False, f"{node}: replicas not all Active: {bad or 'no shards listed'}")
         return Check(True, f"{node} ready; {len(shards)} shard replicas of {coll} Active")
+
+
+def qdrant_leader(stack: Any) -> tuple[str, str]:
+    """(node service, zone) of the Qdrant raft leader, asking each node until one knows."""
+    nodes = {s.name: s for s in stack.topology.services if s.kind.value == "qdrant"}
+    errors = []
+    for name in sorted(nodes):
+        try:
+            r = httpx.get(f"{stack.qdrant_url(name).rstrip('/')}/cluster", timeout=1.0)
+            r.raise_for_status()
+            res: dict[str, Any] = r.json()["result"]
+        except (httpx.HTTPError, KeyError, ValueError) as exc:
+            errors.append(f"{name}: {type(exc).__name__}")
+            continue
+        leader = (res.get("raft_info") or {}).get("leader")
+        uri = str(((res.get("peers") or {}).get(str(leader)) or {}).get("uri", ""))
+        host = httpx.URL(uri).host if uri else ""
+        for svc in nodes.values():
+            if any(ep.host == host for ep in svc.endpoints.values()):
+                return svc.name, svc.zone
+        errors.append(f"{name}: leader {leader} at {uri or '?'} is no node of this stack")
+    raise FaultError("no Qdrant node names a raft leader: " + "; ".join(errors))
+
+
+@register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QdrantLeaderPartition(Fault):
+    """Partition the raft leader's zone from the other zones (the edge still reaches every
+    zone): the leader is in the minority, the majority must elect a new one."""
+
+    NAME: ClassVar[str] = "qdrant-leader-partition"
+    FAMILY: ClassVar[str] = "datastore"
+    SUMMARY: ClassVar[str] = ("cut the Qdrant raft leader's zone off the other zones (the edge "
+                              "still reaches it): the leader ends up in the minority")
+    TARGET_HELP: ClassVar[str] = "none: the leader is found through GET /cluster at injection"
+    CAPABILITIES: ClassVar[tuple[str, ...]] = ("QdrantCluster", "NetworkFaults")
+    RECOVER_TIMEOUT_S: ClassVar[float] = 90.0
+
+    def resolve(self, stack: Stack) -> tuple[str, ...]:
+        return (qdrant_leader(stack)[0],)
+
+    def prepare(self, stack: Stack, injection: Injection) -> None:
+        from harness.faults.network import _pairs, _reach
+
+        node = injection.services[0]
+        zone = stack.topology.service(node).zone
+        others = tuple(z for z in stack.topology.zones if z != zone)
+        injection.data.update(node=node, zone=zone, others=list(others))
+        injection.data["pairs"] = [[s, d] for s, d in _pairs(stack, (zone,), others)
+                                   if _reach(stack, s, d)]
+
+    def inject(self, stack: Stack, injection: Injection) -> None:
+        assert isinstance(stack, NetworkFaults)
+        injection.data["handle"] = stack.partition([injection.data["zone"]],
+                                                   list(injection.data["others"]))
+
+    def verify(self, stack: Stack, injection: Injection) -> Check:
+        from harness.faults.network import _reach
+
+        pairs = injection.data["pairs"]
+        if not pairs:
+            return Check(False, "nothing to verify: the leader's zone reached no other zone "
+                                "before the partition")
+        leaks = [f"{s}->{d}" for s, d in pairs if _reach(stack, s, d)]
+        if leaks:
+            return Check(False, f"traffic still crosses the partition: {', '.join(leaks)}")
+        return Check(True, f"raft leader {injection.data['node']} ({injection.data['zone']}) "
+                           f"cut from {', '.join(injection.data['others'])}: "
+                           f"{len(pairs)} directions fail")
+
+    def revert(self, stack: Stack, injection: Injection) -> None:
+        assert isinstance(stack, NetworkFaults)
+        handle = injection.data.get("handle")
+        if handle is not None:
+            stack.heal_partition(handle)
+
+    def verify_reverted(self, stack: Stack, injection: Injection) -> Check:
+        return QdrantNodeLoss.verify_reverted(  # same bar: the node ready, every replica Active
+            QdrantNodeLoss(), stack, injection)

@@ -4,7 +4,9 @@
   means not ready), and for each breaker the replica reports ``breaker/<replica>/<name>`` =
   ``closed`` / ``open`` / ``half_open`` / ``disabled`` (healthy: closed or disabled).
 * Qdrant (only with a real cluster): ``qdrant/<node>`` reachable, ``qdrant/<node>/raft`` (peers
-  seen), and ``qdrant/<node>/shard/<id>[/peer/<peer>]`` replica states (healthy: ``Active``).
+  seen), and ``qdrant/<node>/shard/<id>[/peer/<peer>]`` replica states (healthy: ``Active``);
+  Qdrant's own failover signals as ``obs.event`` (:mod:`harness.probes.qdrant_signals`: peer
+  dropped, leader change, replica Dead / Active again).
 * providers: ``provider/<name>`` = the simulator's active faults (healthy: none); its counters
   as an ``obs.event`` ``counters`` when they changed (at most every ``counters_every_s``) and
   always at the end (:meth:`ProviderObserver.final`).
@@ -20,6 +22,7 @@ import httpx
 
 from harness.errors import StackError
 from harness.probes.base import StateRecorder
+from harness.probes.qdrant_signals import QdrantSignals
 
 __all__ = ["AppObserver", "ProviderObserver", "QdrantObserver", "qdrant_shard_states"]
 
@@ -70,6 +73,7 @@ class QdrantObserver:
         self.node, self.collection = node, collection
         self._rec = recorder
         self._http = httpx.Client(base_url=base_url, timeout=timeout)
+        self.signals = QdrantSignals(node, recorder)
 
     def close(self) -> None:
         self._http.close()
@@ -90,9 +94,12 @@ class QdrantObserver:
             self._rec.state(f"qdrant/{self.node}/raft",
                             f"peers={peers} leader={'yes' if leader else 'none'}",
                             bool(leader))
+            self.signals.cluster(res)
         if shards.status_code == 200:
-            for subject, state in qdrant_shard_states(self.node, shards.json()):
+            states = qdrant_shard_states(self.node, shards.json())
+            for subject, state in states:
                 self._rec.state(subject, state, state == "Active")
+            self.signals.replicas(states)
         else:
             self._rec.state(f"qdrant/{self.node}/collection", f"HTTP {shards.status_code}",
                             False, detail=shards.text[:200])

@@ -15,6 +15,7 @@ from harness.report.exercise import exercise_html
 from harness.report.failover import failover_html
 from harness.report.series import Series
 from harness.report.svg import Line, time_chart
+from harness.report.writes import writes_html
 
 __all__ = ["render_html"]
 
@@ -214,6 +215,7 @@ def render_html(rep: Mapping[str, Any], series: Series | None) -> str:
             parts.append(f"<section><h2>Faults</h2>{_fault_table(rep['faults'])}</section>")
         parts.append(exercise_html(rep))
         parts.append(failover_html(rep))
+        parts.append(writes_html(rep))
         proj = rep.get("projection") or {}
         if proj.get("answer"):
             parts.append(f"<section><h2>A year like this</h2><p>{escape(proj['answer'])} "

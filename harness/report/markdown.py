@@ -7,6 +7,7 @@ from typing import Any
 
 from harness.report.exercise import exercise_markdown
 from harness.report.failover import failover_markdown
+from harness.report.writes import writes_markdown
 
 __all__ = ["render_markdown"]
 
@@ -79,6 +80,7 @@ def render_markdown(rep: Mapping[str, Any]) -> str:
               _n(f["bad_requests"]), _n(f["error_seconds"])] for f in rep["faults"]])
     out += exercise_markdown(rep)
     out += failover_markdown(rep)
+    out += writes_markdown(rep)
     if (rep.get("projection") or {}).get("answer"):
         out += [f"Projection (default incident frequencies): {rep['projection']['answer']}.", ""]
     if len(rep.get("trials") or []) > 1 and rep.get("distributions"):

@@ -202,8 +202,8 @@ def test_public_api_is_pinned() -> None:
 
     assert sorted(pkg.__all__) == sorted([
         "SLO", "Experiment", "ExperimentResult", "FaultStep", "LoadSpec", "MixSpec",
-        "StackSpec", "SteadyState", "StopCondition", "experiment_from_data", "load_experiment",
-        "load_experiments", "run_experiment"])
+        "StackSpec", "SteadyState", "StopCondition", "WritesSpec", "experiment_from_data",
+        "load_experiment", "load_experiments", "run_experiment"])
     for name in pkg.__all__:
         assert getattr(pkg, name) is not None
     for name in rep.__all__:

@@ -16,8 +16,8 @@ EXPECTED_FAULTS = {
     "bandwidth", "timeout", "reset-peer", "slow-close", "slicer", "limit-data", "proxy-down",
     "provider-5xx", "provider-429", "provider-latency", "provider-hang", "provider-slow-stream",
     "provider-stall-stream", "provider-disconnect", "provider-malformed", "provider-outage",
-    "redis-master-loss", "qdrant-node-loss", "server-drain", "sentinel-failover",
-    "redis-master-hang", "user-command",
+    "redis-master-loss", "qdrant-node-loss", "qdrant-leader-partition", "server-drain",
+    "sentinel-failover", "redis-master-hang", "user-command",
 }
 
 

@@ -196,6 +196,8 @@ def start_local_stack(*, knobs: Mapping[str, Any] | None = None, run_id: str | N
     no_netns = netns.netns_unavailable_reason()
     qbin, qwhy = qdrant.qdrant_binary()
     cluster = qbin is not None
+    if qbin is not None:
+        qwhy += "; " + qdrant.client_compatibility(qdrant.binary_version(qbin))[1]
     plan, rec = _new_record(store, run_id or secrets.token_hex(3), no_netns is None)
     stack: LocalStack | None = None
     try:

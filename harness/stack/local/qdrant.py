@@ -15,7 +15,10 @@ load the corpus (deterministic ids, idempotent), and readiness confirms with
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import subprocess
+from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,8 +29,13 @@ from harness.topology import ZONES, Kind
 if TYPE_CHECKING:
     from harness.stack.local.stack import LocalStack
 
-__all__ = ["COLLECTION", "QdrantClusterMixin", "collection_problem", "create_collection",
-           "qdrant_binary"]
+__all__ = ["COLLECTION", "TESTED_VERSION", "QdrantClusterMixin", "binary_version",
+           "client_compatibility", "collection_problem", "create_collection", "qdrant_binary"]
+
+#: The Qdrant server version this project tests (the compose image tag, and the binary the
+#: local cluster mode was measured with); qdrant-client is pinned in scripts/constraints.txt.
+TESTED_VERSION = "1.19.0"
+_VERSION = re.compile(r"(\d+)\.(\d+)\.(\d+)")
 
 COLLECTION = "kb"
 SHARDS = 3
@@ -49,6 +57,36 @@ def qdrant_binary() -> tuple[str | None, str]:
     return None, ("no qdrant binary (set QDRANT_BIN or put the official static build of "
                   "'qdrant' on PATH): vector tier runs embedded in each replica, "
                   "Qdrant-node faults are unsupported")
+
+
+def binary_version(path: str, *, timeout: float = 10.0) -> str | None:
+    """``qdrant --version`` as ``"1.19.0"``; None when it does not say."""
+    try:
+        out = subprocess.run([path, "--version"], capture_output=True, text=True,
+                             timeout=timeout, check=False).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    m = _VERSION.search(out)
+    return m.group(0) if m else None
+
+
+def client_compatibility(server: str | None, client: str | None = None) -> tuple[bool, str]:
+    """(compatible, sentence): qdrant-client's own rule -- same major version and minor
+    versions at most 1 apart."""
+    if client is None:
+        try:
+            client = metadata.version("qdrant-client")
+        except metadata.PackageNotFoundError:
+            return False, "qdrant-client is not installed"
+    ms, mc = _VERSION.search(server or ""), _VERSION.search(client)
+    if ms is None or mc is None:
+        return False, f"cannot compare server {server!r} with qdrant-client {client}"
+    (s_major, s_minor), (c_major, c_minor) = ((int(m.group(1)), int(m.group(2)))
+                                              for m in (ms, mc))
+    ok = s_major == c_major and abs(s_minor - c_minor) <= 1
+    return ok, (f"server {ms.group(0)} with qdrant-client {mc.group(0)}: "
+                + ("compatible" if ok else "INCOMPATIBLE (same major, minor at most 1 apart; "
+                   f"this project tests {TESTED_VERSION})"))
 
 
 def app_qdrant_env() -> dict[str, str]:
