@@ -35,7 +35,20 @@ def _plan(handle: Any) -> ExercisePlan | None:
 
 
 def sample_exercise(handle: Any, phase: str, timeline: Timeline) -> None:
-    """Append one ``exercise.sample`` event for ``handle`` (phase 'inject' or 'revert')."""
+    """Append one ``exercise.sample`` event for ``handle`` (phase 'inject' or 'revert').
+
+    Never raises for a failed reading: a sample must not stop a fault from being injected or
+    reverted; the failure is in the event and the analysis reports the exercise as unmeasured.
+    """
+    try:
+        _sample(handle, phase, timeline)
+    except Exception as exc:
+        timeline.add_event("exercise.sample", SOURCE, fault_id=handle.fault_id, phase=phase,
+                           counters={}, rule="gated",
+                           errors={"sample": f"{type(exc).__name__}: {exc}"})
+
+
+def _sample(handle: Any, phase: str, timeline: Timeline) -> None:
     from harness.probes.counters import probe_delay_ms, read_counters
 
     plan = _plan(handle)

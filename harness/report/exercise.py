@@ -11,7 +11,8 @@ from collections.abc import Mapping
 from html import escape
 from typing import Any
 
-__all__ = ["exercise_html", "exercise_junit", "exercise_line", "exercise_markdown"]
+__all__ = ["exercise_cell", "exercise_html", "exercise_junit", "exercise_line",
+           "exercise_markdown"]
 
 
 def _num(v: Any) -> str:
@@ -27,6 +28,19 @@ def exercise_line(ex: Mapping[str, Any] | None) -> str:
     if ex.get("bytes") is not None:
         text += f", {_num(ex['bytes'])} bytes"
     return text
+
+
+def exercise_cell(rep: Mapping[str, Any] | None) -> str:
+    """One cell for a summary table: ``kill: 2,990 req / 41 calls; ...`` (NOT when short)."""
+    cells = []
+    for f, ex in _rows(rep or {}):
+        if ex is None:
+            cells.append(f"{f['name']}: not measured")
+            continue
+        text = f"{f['name']}: {_num(ex.get('requests'))} req / " \
+               f"{_num(ex.get('upstream_calls'))} calls"
+        cells.append(text + ("" if ex.get("ok") else " (NOT exercised)"))
+    return "; ".join(cells) or "-"
 
 
 def _minimum(ex: Mapping[str, Any]) -> str:

@@ -1,6 +1,7 @@
 """``junit.xml``: one test suite per run, so CI systems show experiments beside unit tests.
 
-One test case per SLO and per injected fault (did it land), plus ``steady-state``. FAIL becomes
+One test case per SLO and per injected fault (did it land), plus ``steady-state``, and from
+:mod:`harness.report.exercise` one per fault's exercise and ``steady-state-after``. FAIL becomes
 ``<failure>``; INCONCLUSIVE and skipped runs become ``<skipped>`` with the reason (the gate, not
 JUnit, decides whether INCONCLUSIVE blocks a merge). Key figures go into ``<properties>``.
 """

@@ -366,3 +366,11 @@ def test_live_bytes_sum_open_connections_per_proxy_without_the_harness_probes() 
     assert prometheus_samples(text) == [
         ("toxiproxy_proxy_sent_bytes_total", {"direction": "upstream", "proxy": "p"}, 15.0),
         ("rag_cache_total", {"result": "hit"}, 3.0)]
+
+
+def test_game_day_summary_cell_names_each_fault_and_flags_the_short_ones() -> None:
+    from harness.report.exercise import exercise_cell
+
+    assert exercise_cell(report(True)) == "process-kill: 1,320 req / 600 calls"
+    assert exercise_cell(report(False)) == "process-kill: 0 req / 0 calls (NOT exercised)"
+    assert exercise_cell(None) == "-"
