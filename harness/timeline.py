@@ -72,6 +72,8 @@ EVENT_KINDS: Mapping[str, str] = {
                  "-- a state change",
     "obs.event": "observer: subject, event, detail -- a point event (e.g. +switch-master)",
     "load.start": "generator: generator, rate, arrivals, target",
+    "load.mix": "runner: repeat, target (cache-hit share the mix is built for, or null), nonce, "
+                "questions -- what the load asks",
     "load.stop": "generator: sent, dropped, fell_behind (bool), lateness_p99_ms, max_lateness_ms",
     "steady_state": "runner: phase ('before' | 'after'), ok (bool), detail -- steady-state check",
     "stop_condition": "runner: condition, bad_fraction, window_s -- the run was aborted",

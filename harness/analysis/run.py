@@ -8,6 +8,7 @@ from typing import Any
 
 from harness.analysis.arrays import RequestArrays, run_origin_ns
 from harness.analysis.burn import BurnReport, burn_report
+from harness.analysis.cache import CacheHitRatio, cache_hit_ratio
 from harness.analysis.failover import FaultImpact, fault_impacts
 from harness.analysis.health import GeneratorHealth, fault_checks, generator_health, run_checks
 from harness.analysis.impact import attribute_windows, impact_windows, parse_faults
@@ -48,6 +49,7 @@ class RunAnalysis:
     unattributed_bad: int
     verdict: Verdict
     reasons: tuple[str, ...]
+    cache: CacheHitRatio | None = None  # cache share of the answers (X-Provider)
 
     def to_json(self) -> dict[str, Any]:
         """The analysis fields of report.json v1 (plus documented extras)."""
@@ -64,6 +66,7 @@ class RunAnalysis:
             "faults": [f.to_json() for f in self.faults],
             "requests": self.requests,
             "unattributed_bad_requests": self.unattributed_bad,
+            "cache_hit_ratio": self.cache.to_json() if self.cache is not None else None,
             "analysed_duration_s": self.duration_s,
             "analysis": {"confidence": s.confidence, "interval": s.interval,
                          "impact_gap_s": s.impact_gap_s, "impact_grace_s": s.impact_grace_s,
@@ -143,4 +146,5 @@ def analyse(timeline: Timeline, spec: AnalysisSpec, *,
         latency_windows=latency_windows(req, origin_ns=origin, bin_s=spec.latency_bin_s),
         generator=generator, faults=impacts,
         unattributed_bad=int(windows.count[owner < 0].sum()), verdict=verdict, reasons=reasons,
+        cache=cache_hit_ratio(timeline, window),
     )

@@ -150,7 +150,8 @@ class _Run:
                      run_id=self.run_id)
         with ExitStack() as es:
             es.enter_context(Observers(stack, tl))
-            gen = make_generator(exp, stack=stack, timeline=tl, seed=self.seed, file=self.file)
+            gen = make_generator(exp, stack=stack, timeline=tl, seed=self.seed, file=self.file,
+                                 run_id=self.run_id)
             gen.start()
             es.callback(gen.stop)
             clock = Clock(experiment=exp, run_id=self.run_id, trials=exp.trials,

@@ -12,6 +12,7 @@ from pathlib import Path
 from harness.gameday.summary import ExperimentOutcome, GamedayResult
 from harness.history.chart import trend_svg
 from harness.history.trends import TREND_METRICS, ExperimentTrend, trend_points
+from harness.report.cache import cache_hit_cell
 
 __all__ = ["render_html", "render_markdown", "trend_charts"]
 
@@ -47,6 +48,7 @@ def _row(o: ExperimentOutcome, base: Path) -> dict[str, str]:
         "trials": str(len(r.data.get("trials") or [])) if r else "-",
         "availability (interval)": _availability(o),
         "budget consumed": _f(j["budget_consumed"], "%"),
+        "cache hits": cache_hit_cell(r.data if r else None),
         "failover (median)": _f(j["failover_s"], "s"),
         "recover (median)": _f(j["recover_s"], "s"),
         "wall time": f"{o.wall_s:.0f}s / planned {o.planned_s:.0f}s",
@@ -56,6 +58,7 @@ def _row(o: ExperimentOutcome, base: Path) -> dict[str, str]:
 
 
 COLUMNS = ("#", "experiment", "verdict", "trials", "availability (interval)", "budget consumed",
+           "cache hits",
            "failover (median)", "recover (median)", "wall time", "report", "note")
 
 

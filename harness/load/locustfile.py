@@ -36,8 +36,7 @@ _TIMEOUT = float(os.environ.get("CH_LOCUST_TIMEOUT_S", "10"))
 _WORKER = int(os.environ.get("CH_LOCUST_WORKER_INDEX", "0"))
 with open(os.path.join(_OUT, "mix.json"), encoding="utf-8") as _f:
     _MIX_SPEC = json.load(_f)
-_MIX = RequestMix(questions=tuple(_MIX_SPEC["questions"]), repeat=_MIX_SPEC["repeat"],
-                  s=float(_MIX_SPEC["s"]), seed=int(_MIX_SPEC["seed"]))
+_MIX = RequestMix.from_json(_MIX_SPEC)
 _PROVIDERS = {"primary": 1, "fallback": 2, "cache": 3, "none": 0}
 _TIMEOUT_NAMES = {"timeout", "TimeoutError", "Timeout", "ConnectionTimeout", "ReadTimeout"}
 _user_numbers = itertools.count()

@@ -6,29 +6,116 @@ file) is drawn with weight ``1 / r**s``, so the app's LLM response cache gets a 
 rate and a Redis fault matters. ``uniform`` draws every question equally often; ``unique`` makes
 every request distinct (a request number is appended), so the cache never hits.
 
-The sequence of questions is a pure function of ``(questions, repeat, s, seed)``: request ``i``
-of a seeded run always asks the same question.
+But a realistic Zipf over a few hundred questions lets the cache answer ~99.7 % of requests, so a
+provider fault is invisible (issue 10). ``repeat="generated"`` controls the hit share instead:
+request ``i`` re-asks an already-asked question (which the cache answers once the first answer
+is stored) with probability ``cache_hit_target``, and otherwise asks a **fresh** question
+generated from the file (see :class:`QuestionGenerator`): a paraphrase, a templated variant or a
+combination of two questions, tagged with a reference ``(ref <nonce>-<stream>-<i>)`` that is
+unique to the run nonce, the stream and the request number. A fresh question was therefore
+never asked before in this run, nor in any earlier run that used another nonce (the runner's
+default nonce is derived from the run id, so a warm shared game-day stack's cache cannot answer
+it). Fresh questions keep every content word of the corpus questions they come from, so
+retrieval still finds the documents they are about and answers stay meaningful.
+
+The sequence of questions is a pure function of ``(questions, repeat, s, seed, cache_hit_target,
+nonce)``: request ``i`` of a seeded run always asks the same question.
 """
 
 from __future__ import annotations
 
 import bisect
+import hashlib
+import itertools
 import json
 import random
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.errors import ConfigError
 
-__all__ = ["REPEAT_MODES", "RequestMix"]
+__all__ = ["DEFAULT_CACHE_HIT_TARGET", "REPEAT_MODES", "QuestionGenerator", "RequestMix",
+           "run_nonce"]
 
-REPEAT_MODES: tuple[str, ...] = ("zipf", "uniform", "unique")
+REPEAT_MODES: tuple[str, ...] = ("zipf", "uniform", "unique", "generated")
+DEFAULT_CACHE_HIT_TARGET = 0.5
+MAX_CACHE_HIT_TARGET = 0.99  # 1.0 would never ask a fresh question, so nothing could be re-asked
+_NONCE = re.compile(r"^[A-Za-z0-9]{1,16}$")
+#: a repeat re-asks a question first asked at least this many requests earlier in its stream,
+#: so its first answer is normally stored already (~100 ms at 600 req/s)
+REPEAT_LAG = 64
+#: how many distinct fresh questions a stream keeps for re-asking (bounded memory: a one-hour
+#: run at 300 req/s asks ~540,000 fresh questions)
+REPEAT_POOL = 4096
+
+# Framings that keep every word of the question they wrap (retrieval sees the same content
+# words plus a few common ones), so the answer stays about the same documents.
+_PREFIXES: tuple[str, ...] = (
+    "Quick question: ", "On call right now: ", "For our runbook, ", "A colleague asked me: ",
+    "Before tonight's change window: ", "Help me understand: ", "In production, ",
+    "During an incident review someone asked: ", "For a three-zone deployment, ",
+    "New to the team here. ",
+)
+_SUFFIXES: tuple[str, ...] = (
+    "", " Please keep it short.", " Cite the passages you use.", " We run it in three zones.",
+    " Asking for the postmortem.", " Give the figure from the runbook.",
+)
+_TEMPLATES: tuple[str, ...] = (
+    "Explain briefly: {q}", "{q} And what is the usual figure?",
+    "In one paragraph, {ql}", "Our checklist says to ask: {q}",
+    "{q} What would you check first?",
+)
+_JOINS: tuple[str, ...] = (" Also, ", " And a second thing: ", " Related: ", " Separately, ")
 
 
 def _body(question: str) -> bytes:
     return json.dumps({"question": question}, ensure_ascii=False,
                       separators=(",", ":")).encode()
+
+
+def run_nonce(run_id: str) -> str:
+    """A short nonce for a run id (8 hex digits of its BLAKE2b): the fresh questions of two runs
+    with different ids never coincide, even with the same seed."""
+    return hashlib.blake2b(run_id.encode(), digest_size=4).hexdigest()
+
+
+def _lower_first(q: str) -> str:
+    return q[:1].lower() + q[1:] if q[1:2].islower() else q
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionGenerator:
+    """Fresh questions from a question file: a pure function of ``(questions, seed, nonce,
+    stream, i)``.
+
+    Each fresh question takes a base question ``j`` (uniform over the file) and one form:
+    a paraphrase (a framing prefix and suffix around it), a templated variant, or a combination
+    with the question two lines further on (in the fixture corpus: the same component, the next
+    topic), then the unique reference ``(ref <nonce>-<stream>-<i>)``.
+    """
+
+    questions: tuple[str, ...]
+    seed: int
+    nonce: str
+
+    def fresh(self, rng: random.Random, stream: int, i: int) -> str:
+        qs = self.questions
+        j = rng.randrange(len(qs))
+        q = qs[j]
+        form = rng.random()
+        if form < 0.45:
+            prefix = rng.choice(_PREFIXES)
+            text = (prefix + (q if prefix.endswith(". ") else _lower_first(q))
+                    + rng.choice(_SUFFIXES))
+        elif form < 0.75:
+            t = rng.choice(_TEMPLATES)
+            text = t.format(q=q, ql=_lower_first(q))
+        else:
+            other = qs[(j + 2) % len(qs)] if len(qs) > 2 else qs[(j + 1) % len(qs)]
+            text = q + rng.choice(_JOINS) + _lower_first(other)
+        return f"{text} (ref {self.nonce}-{stream}-{i})"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -39,6 +126,8 @@ class RequestMix:
     repeat: str = "zipf"
     s: float = 1.1
     seed: int = 0
+    cache_hit_target: float | None = None  # only with repeat="generated" (default 0.5 there)
+    nonce: str = ""  # only with repeat="generated"; "" -> derived from the seed
     _order: tuple[int, ...] = field(init=False, repr=False, compare=False)
     _cum: tuple[float, ...] = field(init=False, repr=False, compare=False)
     _bodies: tuple[bytes, ...] = field(init=False, repr=False, compare=False)
@@ -52,6 +141,32 @@ class RequestMix:
         if not (0.0 <= self.s <= 10.0):
             raise ConfigError("the Zipf exponent must be in [0, 10]", field="load.mix.s",
                               value=self.s)
+        if self.repeat == "generated":
+            t = self.cache_hit_target
+            if t is None:
+                object.__setattr__(self, "cache_hit_target", DEFAULT_CACHE_HIT_TARGET)
+            elif isinstance(t, bool) or not isinstance(t, (int, float)) or \
+                    not (0.0 <= t <= MAX_CACHE_HIT_TARGET):
+                raise ConfigError("the cache-hit target is the share of requests that re-ask "
+                                  "an already-asked question", field="load.mix.cache_hit_target",
+                                  value=t, allowed=f"a number in [0, {MAX_CACHE_HIT_TARGET}]")
+            if not self.nonce:
+                object.__setattr__(self, "nonce", f"s{self.seed & 0xFFFFFFFF:x}")
+            elif not isinstance(self.nonce, str) or not _NONCE.match(self.nonce):
+                raise ConfigError("the run nonce goes into every fresh question",
+                                  field="load.mix.nonce", value=self.nonce,
+                                  allowed="1-16 letters or digits")
+        else:
+            if self.cache_hit_target is not None:
+                raise ConfigError("a cache-hit target needs generated questions (the other "
+                                  "mixes cannot control the hit share)",
+                                  field="load.mix.cache_hit_target",
+                                  value=self.cache_hit_target,
+                                  allowed="leave it out, or set load.mix.repeat: generated")
+            if self.nonce:
+                raise ConfigError("a nonce only applies to generated questions",
+                                  field="load.mix.nonce", value=self.nonce,
+                                  allowed="leave it out, or set load.mix.repeat: generated")
         order = list(range(len(self.questions)))
         random.Random(self.seed).shuffle(order)  # popularity rank -> question index
         weights = ([1.0 / (r + 1) ** self.s for r in range(len(order))]
@@ -64,9 +179,34 @@ class RequestMix:
         object.__setattr__(self, "_cum", tuple(cum))
         object.__setattr__(self, "_bodies", tuple(_body(q) for q in self.questions))
 
+    @property
+    def target(self) -> float | None:
+        """The cache-hit share this mix is built for: the target for ``generated``, 0 for
+        ``unique`` (never repeats), None for ``zipf`` / ``uniform`` (not controlled)."""
+        if self.repeat == "generated":
+            return self.cache_hit_target
+        return 0.0 if self.repeat == "unique" else None
+
+    def to_json(self) -> dict[str, object]:
+        """Everything needed to rebuild the same mix in another process (Locust)."""
+        return {"questions": list(self.questions), "repeat": self.repeat, "s": self.s,
+                "seed": self.seed, "cache_hit_target": self.cache_hit_target,
+                "nonce": self.nonce}
+
+    @classmethod
+    def from_json(cls, data: dict[str, object]) -> RequestMix:
+        qs = data["questions"]
+        assert isinstance(qs, list)
+        t = data.get("cache_hit_target")
+        return cls(questions=tuple(str(q) for q in qs), repeat=str(data["repeat"]),
+                   s=float(str(data["s"])), seed=int(str(data["seed"])),
+                   cache_hit_target=None if t is None else float(str(t)),
+                   nonce=str(data.get("nonce") or ""))
+
     @classmethod
     def from_questions(cls, path: str | Path, *, repeat: str = "zipf", s: float = 1.1,
-                       seed: int = 0) -> RequestMix:
+                       seed: int = 0, cache_hit_target: float | None = None,
+                       nonce: str = "") -> RequestMix:
         """Read ``questions.jsonl``: one JSON object per line with a ``question`` (or ``text``)
         field, or one JSON string per line. Blank lines are skipped."""
         path = Path(path)
@@ -90,7 +230,8 @@ class RequestMix:
                 raise ConfigError(f"line {n} has no 'question' string", file=str(path),
                                   field="load.mix.questions", value=item)
             questions.append(q)
-        return cls(questions=tuple(questions), repeat=repeat, s=s, seed=seed)
+        return cls(questions=tuple(questions), repeat=repeat, s=s, seed=seed,
+                   cache_hit_target=cache_hit_target, nonce=nonce)
 
     def indexes(self, seed_offset: int = 0) -> Iterator[int]:
         """Endless seeded sequence of question indexes (``seed_offset`` gives Locust users
@@ -105,9 +246,42 @@ class RequestMix:
             else:
                 yield order[min(bisect.bisect_right(cum, rng.random() * total), n - 1)]
 
+    def generated(self, seed_offset: int = 0) -> Iterator[tuple[str, bool]]:
+        """Endless seeded sequence of ``(question, is_repeat)`` for ``repeat="generated"``.
+
+        Request ``i`` is a repeat with probability ``cache_hit_target``: it re-asks a fresh
+        question of this stream asked at least :data:`REPEAT_LAG` requests earlier (uniformly
+        among the last :data:`REPEAT_POOL` fresh ones). The first ``REPEAT_LAG`` fresh requests
+        of a stream have nothing old enough to re-ask, so they are all fresh (a shortfall of
+        about ``REPEAT_LAG * target`` repeats per stream, spent in the warm-up).
+        """
+        target = float(self.cache_hit_target or 0.0)
+        gen = QuestionGenerator(self.questions, self.seed, self.nonce)
+        rng = random.Random(f"{self.seed}:generated:{seed_offset}")
+        pool: list[str] = []  # ring: fresh question n is pool[n % REPEAT_POOL]
+        fresh = 0
+        for i in itertools.count():
+            want = rng.random() < target
+            eligible = fresh - REPEAT_LAG  # fresh questions [0, eligible) are old enough
+            if want and eligible > 0:
+                lo = max(0, fresh - REPEAT_POOL)  # older ones were overwritten in the ring
+                k = lo + int(rng.random() * (eligible - lo))
+                yield pool[k % REPEAT_POOL], True
+                continue
+            q = gen.fresh(rng, seed_offset, i)
+            if len(pool) < REPEAT_POOL:
+                pool.append(q)
+            else:
+                pool[fresh % REPEAT_POOL] = q
+            fresh += 1
+            yield q, False
+
     def bodies(self, seed_offset: int = 0) -> Iterator[bytes]:
         """Endless seeded sequence of JSON request bodies ``{"question": ...}``."""
-        if self.repeat == "unique":
+        if self.repeat == "generated":
+            for q, _ in self.generated(seed_offset):
+                yield _body(q)
+        elif self.repeat == "unique":
             for i, ix in enumerate(self.indexes(seed_offset)):
                 yield _body(f"{self.questions[ix]} (request {seed_offset}-{i})")
         else:
