@@ -44,7 +44,7 @@ DEFAULT_CACHE_HIT_TARGET = 0.5
 MAX_CACHE_HIT_TARGET = 0.99  # 1.0 would never ask a fresh question, so nothing could be re-asked
 _NONCE = re.compile(r"^[A-Za-z0-9]{1,16}$")
 #: a repeat re-asks a question first asked at least this many requests earlier in its stream,
-#: so its first answer is normally stored already (~100 ms at 600 req/s)
+#: so its first answer is normally stored already (~200 ms at 300 req/s)
 REPEAT_LAG = 64
 #: how many distinct fresh questions a stream keeps for re-asking (bounded memory: a one-hour
 #: run at 300 req/s asks ~540,000 fresh questions)
@@ -250,29 +250,35 @@ class RequestMix:
         """Endless seeded sequence of ``(question, is_repeat)`` for ``repeat="generated"``.
 
         Request ``i`` is a repeat with probability ``cache_hit_target``: it re-asks a fresh
-        question of this stream asked at least :data:`REPEAT_LAG` requests earlier (uniformly
-        among the last :data:`REPEAT_POOL` fresh ones). The first ``REPEAT_LAG`` fresh requests
-        of a stream have nothing old enough to re-ask, so they are all fresh (a shortfall of
-        about ``REPEAT_LAG * target`` repeats per stream, spent in the warm-up).
+        question of this stream first asked at least :data:`REPEAT_LAG` requests earlier
+        (uniformly among the last :data:`REPEAT_POOL` fresh ones), so its first answer is
+        normally stored already. The first ``REPEAT_LAG`` requests of a stream have nothing old
+        enough to re-ask, so they are all fresh (a shortfall of about ``REPEAT_LAG * target``
+        repeats per stream, spent in the warm-up).
         """
         target = float(self.cache_hit_target or 0.0)
         gen = QuestionGenerator(self.questions, self.seed, self.nonce)
         rng = random.Random(f"{self.seed}:generated:{seed_offset}")
-        pool: list[str] = []  # ring: fresh question n is pool[n % REPEAT_POOL]
-        fresh = 0
+        pool: list[str] = []  # ring: fresh question n is pool[n % REPEAT_POOL] ...
+        asked_at: list[int] = []  # ... first asked by request asked_at[n % REPEAT_POOL]
+        fresh = 0  # fresh questions so far
+        ready = 0  # fresh questions [0, ready) were asked at least REPEAT_LAG requests ago
         for i in itertools.count():
-            want = rng.random() < target
-            eligible = fresh - REPEAT_LAG  # fresh questions [0, eligible) are old enough
-            if want and eligible > 0:
-                lo = max(0, fresh - REPEAT_POOL)  # older ones were overwritten in the ring
-                k = lo + int(rng.random() * (eligible - lo))
+            lo = max(0, fresh - REPEAT_POOL)  # older ones were overwritten in the ring
+            ready = max(ready, lo)  # (those are >= REPEAT_POOL > REPEAT_LAG requests old)
+            while ready < fresh and asked_at[ready % REPEAT_POOL] <= i - REPEAT_LAG:
+                ready += 1
+            if rng.random() < target and ready > lo:
+                k = lo + int(rng.random() * (ready - lo))
                 yield pool[k % REPEAT_POOL], True
                 continue
             q = gen.fresh(rng, seed_offset, i)
             if len(pool) < REPEAT_POOL:
                 pool.append(q)
+                asked_at.append(i)
             else:
                 pool[fresh % REPEAT_POOL] = q
+                asked_at[fresh % REPEAT_POOL] = i
             fresh += 1
             yield q, False
 

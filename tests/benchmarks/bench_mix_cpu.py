@@ -52,8 +52,27 @@ def _cpu(pids: dict[str, int]) -> dict[str, float]:
     return out
 
 
+def idle(stack, seconds: float) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    """CPU per second of the stack and of this process (observers on) with no load: the
+    fixed cost that the per-answer figures subtract."""
+    from harness.probes import Observers
+    from harness.timeline import Timeline
+
+    pids = _pids(stack)
+    with Observers(stack, Timeline(), qdrant=False):
+        time.sleep(2.0)
+        c0, g0 = _cpu(pids), _own_cpu()
+        time.sleep(seconds)
+        c1, g1 = _cpu(pids), _own_cpu()
+    stack_s = sum(c1[n] - c0[n] for n in c0) / seconds
+    own_s = (g1 - g0) / seconds
+    print(f"idle for {seconds:.0f} s: stack {stack_s:.3f} cores, harness process (observers) "
+          f"{own_s:.3f} cores; load average {os.getloadavg()[0]:.1f}", flush=True)
+    return stack_s, own_s
+
+
 def step(stack, *, rate: float, hit: float, seconds: float, settle_s: float,  # type: ignore[no-untyped-def]
-         seed: int) -> dict[str, object]:
+         seed: int, fixed: tuple[float, float] = (0.0, 0.0)) -> dict[str, object]:
     """One measured step; returns the figures (also printed)."""
     from harness.analysis.cache import cache_hit_ratio, provider_counts
     from harness.load import OpenLoopGenerator, RequestMix
@@ -93,6 +112,8 @@ def step(stack, *, rate: float, hit: float, seconds: float, settle_s: float,  # 
     print(f"  CPU per answer: stack {stack_cpu / n * 1000:.2f} ms + generator "
           f"{gen_cpu / n * 1000:.2f} ms = {ms:.2f} ms; {(stack_cpu + gen_cpu) / seconds:.2f} "
           f"cores busy; a quiet 2-core machine would saturate near {2000 / ms:.0f} answers/s")
+    marginal = ((stack_cpu - fixed[0] * seconds) + (gen_cpu - fixed[1] * seconds)) / n * 1000
+    print(f"  less the idle cost: {marginal:.2f} ms per answer (stack + generator)")
     top = sorted(per.items(), key=lambda kv: -kv[1])[:6]
     print("  top: " + ", ".join(f"{k} {v / n * 1000:.2f} ms" for k, v in top))
     print(f"  latency from intended send p50 {lat[len(lat) // 2]:.1f} ms, p99 "
@@ -100,6 +121,7 @@ def step(stack, *, rate: float, hit: float, seconds: float, settle_s: float,  # 
           f"{report.lateness_p99_ms:.1f} ms, fell behind: {report.fell_behind}; HAProxy DOWN "
           f"events: {len(down)}", flush=True)
     return {"rate": rate, "hit": hit, "measured": ratio.measured, "cpu_ms": ms, "sent": sent,
+            "marginal_ms": marginal,
             "fell_behind": report.fell_behind, "down": len(down), "load": load}
 
 
@@ -119,14 +141,15 @@ def main() -> int:
     t = time.monotonic()
     with open_stack(timeline=Timeline()) as stack:
         print(f"stack ready in {time.monotonic() - t:.1f} s; {os.cpu_count()} cores", flush=True)
+        fixed = idle(stack, args.seconds)
         if args.ramp:
             for i, rate in enumerate(float(r) for r in args.ramp.split(",")):
                 step(stack, rate=rate, hit=args.hit, seconds=args.seconds,
-                     settle_s=args.settle, seed=100 + i)
+                     settle_s=args.settle, seed=100 + i, fixed=fixed)
         else:
             for i, hit in enumerate(float(h) for h in args.hits.split(",")):
                 step(stack, rate=args.rate, hit=hit, seconds=args.seconds,
-                     settle_s=args.settle, seed=200 + i)
+                     settle_s=args.settle, seed=200 + i, fixed=fixed)
     return 0
 
 
