@@ -141,6 +141,10 @@ def main() -> int:
     t = time.monotonic()
     with open_stack(timeline=Timeline()) as stack:
         print(f"stack ready in {time.monotonic() - t:.1f} s; {os.cpu_count()} cores", flush=True)
+        # an unmeasured warm-up: the first answers of a fresh stack are slow (lazy imports,
+        # first connections), which would be charged to the first step
+        step(stack, rate=args.rate, hit=0.5, seconds=5.0, settle_s=5.0, seed=99)
+        print("(the step above was the warm-up)", flush=True)
         fixed = idle(stack, args.seconds)
         if args.ramp:
             for i, rate in enumerate(float(r) for r in args.ramp.split(",")):
