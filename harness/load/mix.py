@@ -87,17 +87,17 @@ def _lower_first(q: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class QuestionGenerator:
-    """Fresh questions from a question file: a pure function of ``(questions, seed, nonce,
-    stream, i)``.
+    """Fresh questions from a question file: given the stream's seeded random generator, a
+    pure function of ``(questions, nonce, stream, i)``.
 
-    Each fresh question takes a base question ``j`` (uniform over the file) and one form:
+    Each fresh question takes a base question ``j`` (uniform over the file) and one form
+    (45 % / 30 % / 25 %):
     a paraphrase (a framing prefix and suffix around it), a templated variant, or a combination
     with the question two lines further on (in the fixture corpus: the same component, the next
     topic), then the unique reference ``(ref <nonce>-<stream>-<i>)``.
     """
 
     questions: tuple[str, ...]
-    seed: int
     nonce: str
 
     def fresh(self, rng: random.Random, stream: int, i: int) -> str:
@@ -257,7 +257,7 @@ class RequestMix:
         repeats per stream, spent in the warm-up).
         """
         target = float(self.cache_hit_target or 0.0)
-        gen = QuestionGenerator(self.questions, self.seed, self.nonce)
+        gen = QuestionGenerator(self.questions, self.nonce)
         rng = random.Random(f"{self.seed}:generated:{seed_offset}")
         pool: list[str] = []  # ring: fresh question n is pool[n % REPEAT_POOL] ...
         asked_at: list[int] = []  # ... first asked by request asked_at[n % REPEAT_POOL]
