@@ -11,8 +11,9 @@ provider fault is invisible (issue 10). ``repeat="generated"`` controls the hit 
 request ``i`` re-asks an already-asked question (which the cache answers once the first answer
 is stored) with probability ``cache_hit_target``, and otherwise asks a **fresh** question
 generated from the file (see :class:`QuestionGenerator`): a paraphrase, a templated variant or a
-combination of two questions, tagged with a reference ``(ref <nonce>-<stream>-<i>)`` that is
-unique to the run nonce, the stream and the request number. A fresh question was therefore
+combination of two questions, tagged with a reference ``(ref <nonce>z<stream>z<i>)`` (stream
+and request number in letters) that is unique to the run nonce, the stream and the request
+number. A fresh question was therefore
 never asked before in this run, nor in any earlier run that used another nonce (the runner's
 default nonce is derived from the run id, so a warm shared game-day stack's cache cannot answer
 it). Fresh questions keep every content word of the corpus questions they come from, so
@@ -50,24 +51,21 @@ REPEAT_LAG = 64
 #: run at 300 req/s asks ~540,000 fresh questions)
 REPEAT_POOL = 4096
 
-# Framings that keep every word of the question they wrap (retrieval sees the same content
-# words plus a few common ones), so the answer stays about the same documents.
+# Framings that keep every word of the question they wrap and add none that the corpus's
+# documents use (measured with the reference app's embedding: each framing keeps the source
+# document in the top 3 for >= 97.5 % of the corpus questions, against 98.5 % unframed; words
+# such as "runbook", "incident", "check" or "second" pulled retrieval to other topics).
 _PREFIXES: tuple[str, ...] = (
-    "Quick question: ", "On call right now: ", "For our runbook, ", "A colleague asked me: ",
-    "Before tonight's change window: ", "Help me understand: ", "In production, ",
-    "During an incident review someone asked: ", "For a three-zone deployment, ",
-    "New to the team here. ",
+    "Could you tell me: ", "A colleague asked me: ", "Before tonight's change window: ",
+    "Help me understand: ", "In production, ", "For a three-zone deployment, ",
 )
 _SUFFIXES: tuple[str, ...] = (
-    "", " Please keep it short.", " Cite the passages you use.", " We run it in three zones.",
-    " Asking for the postmortem.", " Give the figure from the runbook.",
+    "", " Thanks!", " Answer in plain words.", " Cite the passages you use.",
 )
 _TEMPLATES: tuple[str, ...] = (
-    "Explain briefly: {q}", "{q} And what is the usual figure?",
-    "In one paragraph, {ql}", "Our checklist says to ask: {q}",
-    "{q} What would you check first?",
+    "Explain briefly: {q}", "{q} And what is the usual figure?", "In one paragraph, {ql}",
 )
-_JOINS: tuple[str, ...] = (" Also, ", " And a second thing: ", " Related: ", " Separately, ")
+_JOINS: tuple[str, ...] = (" Also, ", " Related: ", " Separately, ", " Another one: ", " Plus: ")
 
 
 def _body(question: str) -> bytes:
@@ -79,6 +77,18 @@ def run_nonce(run_id: str) -> str:
     """A short nonce for a run id (8 hex digits of its BLAKE2b): the fresh questions of two runs
     with different ids never coincide, even with the same seed."""
     return hashlib.blake2b(run_id.encode(), digest_size=4).hexdigest()
+
+
+def _letters(n: int) -> str:
+    """``n`` in base 25 with the letters a-y: a reference is one token the documents never use
+    (a request number in digits would match a document's figure, e.g. "41 seconds", and pull
+    retrieval towards it), and "z" can separate the fields unambiguously."""
+    out = ""
+    while True:
+        n, r = divmod(n, 25)
+        out = "abcdefghijklmnopqrstuvwxy"[r] + out
+        if n == 0:
+            return out
 
 
 def _lower_first(q: str) -> str:
@@ -94,7 +104,7 @@ class QuestionGenerator:
     (45 % / 30 % / 25 %):
     a paraphrase (a framing prefix and suffix around it), a templated variant, or a combination
     with the question two lines further on (in the fixture corpus: the same component, the next
-    topic), then the unique reference ``(ref <nonce>-<stream>-<i>)``.
+    topic), then the unique reference ``(ref <nonce>z<stream>z<i>)``.
     """
 
     questions: tuple[str, ...]
@@ -115,7 +125,7 @@ class QuestionGenerator:
         else:
             other = qs[(j + 2) % len(qs)] if len(qs) > 2 else qs[(j + 1) % len(qs)]
             text = q + rng.choice(_JOINS) + _lower_first(other)
-        return f"{text} (ref {self.nonce}-{stream}-{i})"
+        return f"{text} (ref {self.nonce}z{_letters(stream)}z{_letters(i)})"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -128,7 +128,8 @@ def test_fresh_questions_keep_the_corpus_question_and_vary_its_form() -> None:
     combos = sum(sum(c in q for c in lowered) >= 2 for q in qs[:300])
     assert 40 < combos < 150  # about a quarter combine two questions
     assert len({q.rsplit(" (ref ", 1)[0] for q in qs}) > 1500  # many forms, not one template
-    assert all(q.endswith(")") and " (ref form-0-" in q for q in qs)
+    assert all(q.endswith(")") and " (ref formza" in q for q in qs)  # nonce, stream 0 = "a"
+    assert qs[0].endswith(" (ref formzaza)")  # request 0; a number never appears in digits
 
 
 def test_fresh_questions_are_still_answerable_by_retrieval() -> None:
@@ -153,7 +154,7 @@ def test_fresh_questions_are_still_answerable_by_retrieval() -> None:
         relevant = {d for it in items if it["question"][1:] in q for d in it["relevant"]}
         assert relevant
         ok += found(q, relevant)
-    assert ok / len(fresh) >= baseline - 0.05, (ok / len(fresh), baseline)
+    assert ok / len(fresh) >= baseline - 0.03, (ok / len(fresh), baseline)
 
 
 @pytest.mark.parametrize("kwargs, field", [
