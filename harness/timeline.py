@@ -79,6 +79,8 @@ EVENT_KINDS: Mapping[str, str] = {
     "obs.event": "observer: subject, event, detail -- a point event (e.g. +switch-master)",
     "load.start": "generator: generator, rate, arrivals, target (locust also: users, workers, "
                   "remote_workers)",
+    "load.mix": "runner: repeat, target (cache-hit share the mix is built for, or null), nonce, "
+                "questions -- what the load asks",
     "load.stop": "generator: sent, dropped, fell_behind (bool), lateness_p99_ms, max_lateness_ms",
     "steady_state": "runner: phase ('before' | 'after'), ok (bool), detail, window_s -- "
                     "steady-state check before the method and again after recovery",

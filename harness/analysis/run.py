@@ -10,6 +10,7 @@ import numpy as np
 
 from harness.analysis.arrays import RequestArrays, run_origin_ns
 from harness.analysis.burn import BurnReport, burn_report
+from harness.analysis.cache import CacheHitRatio, cache_hit_ratio
 from harness.analysis.exercise import fault_exercises
 from harness.analysis.failover import FaultImpact, fault_impacts
 from harness.analysis.health import GeneratorHealth, fault_checks, generator_health, run_checks
@@ -52,6 +53,7 @@ class RunAnalysis:
     verdict: Verdict
     reasons: tuple[str, ...]
     judged: tuple[tuple[int, int], ...] | None = None  # the SLO's fault-anchored spans
+    cache: CacheHitRatio | None = None  # cache share of the answers (X-Provider)
 
     def to_json(self) -> dict[str, Any]:
         """The analysis fields of report.json v1 (plus documented extras)."""
@@ -68,6 +70,7 @@ class RunAnalysis:
             "faults": [f.to_json() for f in self.faults],
             "requests": self.requests,
             "unattributed_bad_requests": self.unattributed_bad,
+            "cache_hit_ratio": self.cache.to_json() if self.cache is not None else None,
             "analysed_duration_s": self.duration_s,
             "analysis": {"confidence": s.confidence, "interval": s.interval,
                          "impact_gap_s": s.impact_gap_s, "impact_grace_s": s.impact_grace_s,
@@ -164,4 +167,5 @@ def analyse(timeline: Timeline, spec: AnalysisSpec, *,
         generator=generator, faults=impacts,
         unattributed_bad=int(windows.count[owner < 0].sum()), verdict=verdict, reasons=reasons,
         judged=None if judged is None else tuple((int(a), int(b)) for a, b in judged),
+        cache=cache_hit_ratio(timeline, window),
     )

@@ -22,6 +22,7 @@ from harness.analysis.verdict import Verdict, combine
 from harness.analysis.writes import WritesReport, check_writes
 from harness.experiment.incidents import fault_anchored_json
 from harness.experiment.model import Experiment
+from harness.load.mix import DEFAULT_CACHE_HIT_TARGET
 from harness.timeline import Timeline
 
 __all__ = [
@@ -222,9 +223,27 @@ def build_report(facts: RunFacts, overall: RunAnalysis,
         "requests": a.get("requests"),
         "unattributed_bad_requests": a.get("unattributed_bad_requests"),
         "analysis": a.get("analysis"),
+        "cache_hit_ratio": _cache_hit(a.get("cache_hit_ratio"), facts.experiment),
     })
     rep.update(fault_anchored_json(facts.experiment, overall, per_trial))
     return rep
+
+
+def _mix_target(exp: Experiment) -> float | None:
+    m = exp.load.mix
+    if m.repeat == "generated":
+        return m.cache_hit_target if m.cache_hit_target is not None else DEFAULT_CACHE_HIT_TARGET
+    return 0.0 if m.repeat == "unique" else None
+
+
+def _cache_hit(measured: Mapping[str, Any] | None, exp: Experiment) -> dict[str, Any]:
+    """report.json ``cache_hit_ratio``: measured from X-Provider; the target from the run's
+    ``load.mix`` event, else from the experiment (a timeline written before the event)."""
+    out = dict(measured) if measured else {"measured": None, "target": None, "requests": 0,
+                                           "providers": {}}
+    if out.get("target") is None:
+        out["target"] = _mix_target(exp)
+    return out
 
 
 def _projection(trials: Sequence[RunAnalysis]) -> dict[str, Any] | None:
@@ -256,6 +275,7 @@ def skipped_report(facts: RunFacts, reason: str, capability: str | None = None
                       "fell_behind": False, "lateness_p99_ms": None, "max_lateness_ms": None},
         "faults": [], "trials": [], "distributions": {}, "projection": None,
         "skipped": {"reason": reason, "capability": capability},
+        "cache_hit_ratio": _cache_hit(None, exp),
     })
     rep["files"]["timeline"] = None
     return rep

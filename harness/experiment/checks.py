@@ -31,6 +31,13 @@ def check_experiment(exp: Experiment, *, file: str | None = None) -> None:
         raise ConfigError("the trial has no length: give load.duration, a method or a recovery "
                           "wait", file=file, field="load.duration", value=exp.load.duration,
                           allowed="a positive duration")
+    mix = exp.load.mix
+    for name, value in (("cache_hit_target", mix.cache_hit_target), ("nonce", mix.nonce)):
+        if value is not None and mix.repeat != "generated":
+            raise ConfigError(f"load.mix.{name} needs generated questions (the {mix.repeat} "
+                              "mix cannot control the cache-hit share)", file=file,
+                              field=f"load.mix.{name}", value=value,
+                              allowed="leave it out, or set load.mix.repeat: generated")
     names = [s.name for s in exp.steady_state.slos]
     if len(set(names)) != len(names):
         raise ConfigError("SLO names must be unique", file=file, field="steady_state.slos",

@@ -9,7 +9,7 @@ from harness.errors import ConfigError
 from harness.experiment.model import Experiment
 from harness.timeline import Timeline
 
-__all__ = ["DEFAULT_QUESTIONS", "make_generator", "make_writer", "questions_path"]
+__all__ = ["DEFAULT_QUESTIONS", "make_generator", "make_mix", "make_writer", "questions_path"]
 
 DEFAULT_QUESTIONS = Path(__file__).resolve().parents[2] / "fixtures" / "corpus" / \
     "questions.jsonl"
@@ -35,13 +35,29 @@ def questions_path(exp: Experiment, file: str | None = None) -> Path:
                                        "working directory")
 
 
+def make_mix(exp: Experiment, *, seed: int, file: str | None = None,
+             run_id: str | None = None) -> Any:
+    """The experiment's :class:`~harness.load.mix.RequestMix`; generated questions carry the
+    experiment's nonce, else one derived from ``run_id`` (else from the seed)."""
+    from harness.load import RequestMix
+    from harness.load.mix import run_nonce
+
+    m = exp.load.mix
+    generated = m.repeat == "generated"
+    nonce = (m.nonce or (run_nonce(run_id) if run_id else "")) if generated else ""
+    return RequestMix.from_questions(questions_path(exp, file), repeat=m.repeat, s=m.zipf_s,
+                                     seed=seed, cache_hit_target=m.cache_hit_target,
+                                     nonce=nonce)
+
+
 def make_generator(exp: Experiment, *, stack: Any, timeline: Timeline, seed: int,
-                   file: str | None = None) -> Any:
-    from harness.load import LocustDriver, OpenLoopGenerator, RequestMix
+                   file: str | None = None, run_id: str | None = None) -> Any:
+    from harness.load import LocustDriver, OpenLoopGenerator
 
     topo = stack.topology
-    mix = RequestMix.from_questions(questions_path(exp, file), repeat=exp.load.mix.repeat,
-                                    s=exp.load.mix.zipf_s, seed=seed)
+    mix = make_mix(exp, seed=seed, file=file, run_id=run_id)
+    timeline.add_event("load.mix", "load", repeat=mix.repeat, target=mix.target,
+                       nonce=mix.nonce, questions=len(mix.questions))
     if exp.load.generator == "locust":
         users = max(4, min(200, int(exp.load.rate / 10)))
         return LocustDriver(url=topo.front_door.url, api_key=topo.api_key, mix=mix, seed=seed,

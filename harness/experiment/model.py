@@ -135,12 +135,26 @@ class SteadyState(_Frozen):
 
 
 class MixSpec(_Frozen):
-    """Which questions the load asks (``RequestMix.from_questions``)."""
+    """Which questions the load asks (``RequestMix.from_questions``).
+
+    ``repeat: generated`` asks fresh questions generated from the file, except a
+    ``cache_hit_target`` share that re-asks an earlier one (which the LLM cache answers): use it
+    whenever a fault must be exercised by provider calls. ``zipf`` (the default) lets the cache
+    answer ~99.7 % of the fixture corpus's questions.
+    """
 
     questions: str | None = Field(
         default=None, description="path to a questions file; default: the fixture corpus")
-    repeat: Literal["zipf", "uniform", "unique"] = "zipf"
+    repeat: Literal["zipf", "uniform", "unique", "generated"] = "zipf"
     zipf_s: float = Field(default=1.1, gt=0, le=10, allow_inf_nan=False)
+    cache_hit_target: float | None = Field(
+        default=None, ge=0, le=0.99, allow_inf_nan=False,
+        description="repeat: generated only: share of requests that re-ask an already-asked "
+                    "question (default 0.5); the rest are fresh questions never asked before")
+    nonce: str | None = Field(
+        default=None, pattern=r"^[A-Za-z0-9]{1,16}$",
+        description="repeat: generated only: goes into every fresh question; default: derived "
+                    "from the run id, so no earlier run on a warm stack has asked them")
 
 
 class WritesSpec(_Frozen):

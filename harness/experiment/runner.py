@@ -158,7 +158,8 @@ class _Run:
                      run_id=self.run_id)
         with ExitStack() as es:
             es.enter_context(Observers(stack, tl))
-            gen = make_generator(exp, stack=stack, timeline=tl, seed=self.seed, file=self.file)
+            gen = make_generator(exp, stack=stack, timeline=tl, seed=self.seed, file=self.file,
+                                 run_id=self.run_id)
             gen.start()
             es.callback(gen.stop)
             writer = make_writer(exp, stack=stack, timeline=tl, seed=self.seed)

@@ -13,6 +13,7 @@ from harness.gameday.failover import failover_html, failover_markdown
 from harness.gameday.summary import ExperimentOutcome, GamedayResult
 from harness.history.chart import trend_svg
 from harness.history.trends import TREND_METRICS, ExperimentTrend, trend_points
+from harness.report.cache import cache_hit_cell
 from harness.report.exercise import exercise_cell
 
 __all__ = ["render_html", "render_markdown", "trend_charts"]
@@ -50,6 +51,7 @@ def _row(o: ExperimentOutcome, base: Path) -> dict[str, str]:
         "availability (interval)": _availability(o),
         "budget consumed": _f(j["budget_consumed"], "%"),
         "exercise": exercise_cell(r.data) if r else "-",
+        "cache hits": cache_hit_cell(r.data if r else None),
         "failover (median)": _f(j["failover_s"], "s"),
         "recover (median)": _f(j["recover_s"], "s"),
         "wall time": f"{o.wall_s:.0f}s / planned {o.planned_s:.0f}s",
@@ -59,7 +61,8 @@ def _row(o: ExperimentOutcome, base: Path) -> dict[str, str]:
 
 
 COLUMNS = ("#", "experiment", "verdict", "trials", "availability (interval)", "budget consumed",
-           "exercise", "failover (median)", "recover (median)", "wall time", "report", "note")
+           "exercise", "cache hits", "failover (median)", "recover (median)", "wall time",
+           "report", "note")
 
 
 def _projection_lines(result: GamedayResult) -> list[str]:

@@ -71,6 +71,7 @@ class ExperimentOutcome:
             "budget_consumed": metric_value(r, "budget_consumed") if r else None,
             "failover_s": metric_value(r, "failover_s") if r else None,
             "recover_s": metric_value(r, "recover_s") if r else None,
+            "cache_hit_ratio": r.data.get("cache_hit_ratio") if r else None,
         }
 
 

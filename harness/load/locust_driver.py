@@ -180,9 +180,7 @@ class LocustDriver:
         if self._procs:
             raise HarnessError("this Locust driver was already started; make a new one per run")
         self._dir = Path(tempfile.mkdtemp(prefix="chaos-locust-"))
-        (self._dir / "mix.json").write_text(json.dumps({
-            "questions": list(self.mix.questions), "repeat": self.mix.repeat, "s": self.mix.s,
-            "seed": self.mix.seed}), encoding="utf-8")
+        (self._dir / "mix.json").write_text(json.dumps(self.mix.to_json()), encoding="utf-8")
         self._t_start = time.monotonic_ns()
         try:
             self._spawn(duration_s)

@@ -80,15 +80,12 @@ class Conf:
         assert self.mix is not None
         return {"path": self.path, "rate_per_user": self.rate_per_user,
                 "arrivals": self.arrivals, "seed": self.seed,
-                "mix": {"questions": list(self.mix.questions), "repeat": self.mix.repeat,
-                        "s": self.mix.s, "seed": self.mix.seed}}
+                "mix": self.mix.to_json()}
 
     def apply(self, data: Mapping[str, Any], *, worker_index: int) -> None:
         self.path, self.rate_per_user = str(data["path"]), float(data["rate_per_user"])
         self.arrivals, self.seed = str(data["arrivals"]), int(data["seed"])
-        m = data["mix"]
-        self.mix = RequestMix(questions=tuple(m["questions"]), repeat=m["repeat"],
-                              s=float(m["s"]), seed=int(m["seed"]))
+        self.mix = RequestMix.from_json(data["mix"])
         self.worker_index = worker_index
         self._ready.set()
 

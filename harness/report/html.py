@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
+from harness.report.cache import cache_hit_html
 from harness.report.exercise import exercise_html
 from harness.report.failover import failover_html
 from harness.report.series import Series
@@ -211,6 +212,7 @@ def render_html(rep: Mapping[str, Any], series: Series | None) -> str:
         if series is not None:
             parts.append(f"<section><h2>Over time</h2>{_charts(series, rep)}</section>")
         parts.append(f"<section><h2>SLOs</h2>{_slo_table(rep['slos'])}</section>")
+        parts.append(cache_hit_html(rep))
         if rep.get("faults"):
             parts.append(f"<section><h2>Faults</h2>{_fault_table(rep['faults'])}</section>")
         parts.append(exercise_html(rep))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from harness.report.cache import cache_hit_markdown
 from harness.report.exercise import exercise_markdown
 from harness.report.failover import failover_markdown
 from harness.report.writes import writes_markdown
@@ -66,6 +67,7 @@ def render_markdown(rep: Mapping[str, Any]) -> str:
     out += [f"Load: {gen['kind']} at {_n(gen['rate'], 1)} req/s; sent {_n(gen['sent'])}, "
             f"dropped {_n(gen['dropped'])}, lateness p99 {_n(gen['lateness_p99_ms'], 1)} ms"
             + (" **(the generator fell behind)**" if gen["fell_behind"] else "") + ".", ""]
+    out += cache_hit_markdown(rep)
     fired = [a["name"] for a in rep["burn"].get("alerts", []) if a.get("fired")]
     if rep["burn"].get("alerts"):
         out += [f"Burn-rate alerts that would have fired: {', '.join(fired) or 'none'}.", ""]

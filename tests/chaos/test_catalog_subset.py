@@ -28,7 +28,7 @@ from harness.experiment import Experiment, load_experiment
 pytestmark = [pytest.mark.chaos, pytest.mark.slow]
 
 CATALOG = Path(__file__).resolve().parents[2] / "experiments"
-SCALE = 0.12  # 330 s trials -> ~40 s; faults start at ~7 s and last 3.6-7 s
+SCALE = 0.3  # 132 s trials -> ~40 s; faults start at ~10 s and last 18 s
 RATE = 30.0
 WARMUP_S = 15.0  # a fresh stack's first LangChain calls are slow on a busy 2-core machine
 

@@ -104,6 +104,15 @@ _DELETE = object()
     ("method.0.target", "planet=mars", "method[0].target", "'zone'"),
     ("method.0.params", {"signal": "HUP"}, "method[0].params.signal", "KILL"),
     ("load.duration", "5s", "load.duration", "at least 30"),
+    ("load.mix", {"repeat": "zipf", "cache_hit_target": 0.5}, "load.mix.cache_hit_target",
+     "repeat: generated"),
+    ("load.mix", {"repeat": "unique", "nonce": "abc"}, "load.mix.nonce", "repeat: generated"),
+    ("load.mix", {"repeat": "generated", "cache_hit_target": 1.0}, "load.mix.cache_hit_target",
+     None),
+    ("load.mix", {"repeat": "generated", "cache_hit_target": -0.1},
+     "load.mix.cache_hit_target", None),
+    ("load.mix", {"repeat": "generated", "nonce": "no spaces!"}, "load.mix.nonce", None),
+    ("load.mix", {"repeat": "popular"}, "load.mix.repeat", "generated"),
 ])
 def test_bad_field_names_file_field_value_and_allowed(path: str, value: Any, field: str,
                                                       allowed: str | None) -> None:

@@ -91,7 +91,7 @@ def test_prepare_expands_directories_and_applies_overrides() -> None:
     exp, file = next(p for p in plan if p[0].name == "app-replica-kill")
     assert file.endswith("app-replica-kill.yaml")
     assert exp.seed == 9 and exp.stack.knobs["haproxy.retries"] == "0"
-    assert exp.trial_s == pytest.approx(330 * 0.25) and exp.load.warmup == 5.0
+    assert exp.trial_s == pytest.approx(132 * 0.25) and exp.load.warmup == 5.0
 
 
 @pytest.mark.parametrize(("kw", "field"), [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from pathlib import Path
@@ -120,3 +121,16 @@ def test_html_is_self_contained_escaped_and_has_trend_charts(tmp_path: Path) -> 
     external = re.findall(r'(?:src|href)="(https?:[^"]+)"', html)
     assert external == []  # nothing loaded from elsewhere
     assert "<b>projected availability" in html
+
+
+def test_summary_states_each_experiments_cache_hit_ratio(tmp_path: Path) -> None:
+    with_ratio = rep("pass", cache_hit_ratio={"measured": 0.7484, "target": 0.75,
+                                              "requests": 32000, "providers": {}})
+    res = result(tmp_path)
+    first = dataclasses.replace(res.outcomes[0], report=with_ratio)
+    res = dataclasses.replace(res, outcomes=(first, *res.outcomes[1:]))
+    md = render_markdown(res, base=tmp_path / "gameday-x")
+    assert "| cache hits |" in md
+    assert "74.8 % (target 75.0 %)" in md
+    assert first.to_json()["cache_hit_ratio"]["measured"] == 0.7484
+    assert res.outcomes[1].to_json()["cache_hit_ratio"] is None  # an older report: not stated

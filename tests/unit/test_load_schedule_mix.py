@@ -23,7 +23,7 @@ def test_public_api_is_pinned() -> None:
         "GeneratorReport", "LiveStats", "LocustDriver", "OpenLoopGenerator", "RequestMix",
         "Schedule", "default_max_connections"}
     assert ARRIVALS == ("constant", "poisson")
-    assert REPEAT_MODES == ("zipf", "uniform", "unique")
+    assert REPEAT_MODES == ("zipf", "uniform", "unique", "generated")
 
 
 def test_constant_schedule_is_evenly_spaced() -> None:
