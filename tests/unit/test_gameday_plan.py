@@ -114,7 +114,8 @@ def test_cli_check_and_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixtur
 def test_every_catalog_experiment_reaches_its_dependencies_and_fills_its_judged_window() -> None:
     """Issue 10: each fault is exercised (a generated mix, so cache misses reach a provider) and
     the fault-anchored judged window (30 s lead before the first inject to the recovery wait
-    after the last revert) holds the ~30,000 requests a 99.99 % verdict needs."""
+    after the last revert) holds the ~30,000 requests a 99.99 % verdict needs, where one is
+    wanted (the write-loss experiments judge reads only as a health bar)."""
     from harness.experiment import load_experiment
 
     for path in sorted(EXPERIMENTS.glob("*.yaml")):
@@ -126,7 +127,8 @@ def test_every_catalog_experiment_reaches_its_dependencies_and_fills_its_judged_
         first = min(s.start for s in exp.method)
         last = max(s.start + s.duration for s in exp.method)
         judged_s = min(30.0, first) + (last - first) + exp.recovery
-        assert exp.load.rate * judged_s >= 31_000, (path.name, judged_s)
+        if max(slo.objective for slo in exp.steady_state.slos) >= 0.9999:
+            assert exp.load.rate * judged_s >= 31_000, (path.name, judged_s)
         misses_per_s = exp.load.rate * (1 - mix.cache_hit_target)
         if "provider" in exp.tags:  # hundreds of provider calls while the fault is on
             assert misses_per_s * min(s.duration for s in exp.method) >= 1_000, path.name
