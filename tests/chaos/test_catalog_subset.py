@@ -42,7 +42,7 @@ def _shrunk(name: str, questions: Path | None = None) -> Any:
         return exp
     data = exp.model_dump()
     data["load"]["mix"] = {**data["load"]["mix"], "questions": str(questions),
-                           "repeat": "unique"}
+                           "repeat": "unique", "cache_hit_target": None, "nonce": None}
     return Experiment.model_validate(data)
 
 

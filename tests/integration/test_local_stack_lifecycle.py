@@ -180,7 +180,8 @@ def _cache_clients(stack) -> set[str]:
     finally:
         client.close()
     return {c["addr"].rsplit(":", 1)[0] for c in listing
-            if c.get("cmd") in ("get", "set", "setex", "ping") and not c.get("name")
+            if c.get("cmd") in ("get", "set", "setex", "ping", "sadd", "expire", "eval")
+            and not c.get("name")
             and "S" not in c.get("flags", "")}
 
 
