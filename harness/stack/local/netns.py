@@ -26,10 +26,10 @@ from harness.topology import EDGE, EXTERNAL, ZONES
 __all__ = [
     "allow_forwarding",
     "create_network",
-    "disallow_forwarding",
-    "forward_comment",
     "delete_tagged_rules",
     "destroy_network",
+    "disallow_forwarding",
+    "forward_comment",
     "iptables",
     "link_is_up",
     "netns_pids",
