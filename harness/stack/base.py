@@ -12,7 +12,7 @@ import signal
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from harness.topology import Endpoint, Topology
 
@@ -21,6 +21,8 @@ __all__ = [
     "Killable",
     "NetworkFaults",
     "Pausable",
+    "ProcessProbe",
+    "ProcessState",
     "ProviderControl",
     "Proxied",
     "QdrantCluster",
@@ -126,6 +128,24 @@ class Pausable(Protocol):
     def is_paused(self, service: str) -> bool: ...
 
 
+#: how a service's process looks to its substrate: ``paused`` = frozen (SIGSTOP on a host, the
+#: cgroup freezer in a container): alive, holding its connections, answering nothing
+ProcessState = Literal["running", "paused", "gone"]
+
+
+@runtime_checkable
+class ProcessProbe(Protocol):
+    """Process state as the substrate sees it. Faults verify through this, never through the
+    harness host's ``/proc``: a container's processes may live in a VM (Docker Desktop), and a
+    frozen container shows state ``D``, not ``T``."""
+
+    def process_state(self, service: str, pid: int | None = None) -> ProcessState:
+        """The state of the service's process now; with ``pid`` (an earlier ``Killable.pid``),
+        of that very instance: ``gone`` once it no longer runs, even if the service was
+        restarted since (a new instance has a new PID)."""
+        ...
+
+
 @runtime_checkable
 class ZoneIsolatable(Protocol):
     def isolate_zone(self, zone: str) -> None:
@@ -183,6 +203,7 @@ class QdrantCluster(Protocol):
 CAPABILITY_SUBSTRATES: Mapping[str, tuple[str, ...]] = {
     "Killable": ("local", "docker"),
     "Pausable": ("local", "docker"),
+    "ProcessProbe": ("local", "docker"),
     "ZoneIsolatable": ("local (root, network namespaces)", "docker"),
     "NetworkFaults": ("local (root, network namespaces)",),
     "Proxied": ("local", "docker"),

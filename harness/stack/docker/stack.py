@@ -18,7 +18,7 @@ from typing import Any
 
 from harness.errors import ConfigError, StackError
 from harness.knobs import resolve_knobs
-from harness.stack.base import ServiceStatus, StackStatus
+from harness.stack.base import ProcessState, ServiceStatus, StackStatus
 from harness.stack.docker import clients, layout
 from harness.stack.docker.configs import COLLECTION
 from harness.stack.docker.record import DockerRun
@@ -41,7 +41,8 @@ _PROBE_FROM: Mapping[str, tuple[str, ...]] = {
 
 
 class DockerStack:
-    """Stack + Killable + Pausable + ZoneIsolatable + Proxied + ProviderControl + QdrantCluster."""
+    """Stack + Killable + Pausable + ProcessProbe + ZoneIsolatable + Proxied + ProviderControl +
+    QdrantCluster."""
 
     name = "docker"
     qdrant_collection = COLLECTION
@@ -171,6 +172,24 @@ class DockerStack:
 
     def is_paused(self, service: str) -> bool:
         return self._state(service) == "paused"
+
+    # -- ProcessProbe: the Engine API and the cgroup freezer --------------------------------------
+    def process_state(self, service: str, pid: int | None = None) -> ProcessState:
+        """From the container's state (Engine API): ``gone`` when it is not running or runs a
+        different instance than ``pid`` (a restart gives the init process a new PID);
+        ``paused`` when the engine reports it paused and the freezer agrees (where the cgroup
+        v1 freezer is visible on this host, its ``freezer.state`` must read ``FROZEN``)."""
+        c = self.container(service)
+        c.reload()
+        state = c.attrs.get("State", {})
+        current = int(state.get("Pid") or 0)
+        if c.status not in ("running", "paused") or current <= 0:
+            return "gone"
+        if pid is not None and current != pid:
+            return "gone"
+        if c.status == "paused" or state.get("Paused"):
+            return "paused" if _freezer_state(c.id) in (None, "FROZEN") else "running"
+        return "running"
 
     # -- ZoneIsolatable --------------------------------------------------------------------------
     def _zone_links(self, zone: str) -> list[tuple[str, str]]:
@@ -391,6 +410,22 @@ class DockerStack:
     def __repr__(self) -> str:
         return (f"<{type(self).__name__} run={self.run_id} project={self.run.project} "
                 f"front_door={self.topology.front_door.url}>")
+
+
+#: where dockerd's cgroupfs driver puts a container's cgroup v1 freezer
+_FREEZER = ("/sys/fs/cgroup/freezer/docker/{id}/freezer.state",
+            "/sys/fs/cgroup/freezer/system.slice/docker-{id}.scope/freezer.state")
+
+
+def _freezer_state(container_id: str) -> str | None:
+    """``FROZEN`` / ``FREEZING`` / ``THAWED`` from the container's freezer cgroup, None where it
+    is not visible (cgroup v2, a remote engine, Docker Desktop)."""
+    for pattern in _FREEZER:
+        try:
+            return Path(pattern.format(id=container_id)).read_text().strip()
+        except OSError:
+            continue
+    return None
 
 
 def _tcp_open(host: str, port: int, timeout: float = 0.3) -> bool:
