@@ -1,7 +1,7 @@
 """Configuration files of a docker run, generated fresh per run from the knobs.
 
-The HAProxy configuration comes from the local substrate's generator
-(:func:`harness.stack.local.configs.haproxy_config`), so one knob means the same directive on both
+The HAProxy configuration comes from the shared generator
+(:func:`harness.stack.haproxy_config.haproxy_config`), so one knob means the same directive on both
 substrates; :func:`dockerize_haproxy` only swaps addresses for Docker DNS names and adds the
 ``resolvers`` section Docker needs (a container that is stopped or cut off leaves Docker DNS, so
 servers use ``init-addr last,libc,none`` and re-resolve). Redis and Sentinel use hostnames
@@ -21,6 +21,7 @@ from typing import Any
 
 from harness.knobs import app_environment
 from harness.stack.docker.layout import PROXIES, SENTINEL_MASTER
+from harness.stack.haproxy_config import haproxy_config as shared_haproxy_config
 from harness.topology import EDGE, EXTERNAL, ZONES
 
 __all__ = [
@@ -51,13 +52,9 @@ _HOST_MARK = "__zone__"  # placeholder addresses handed to the local generator: 
 
 def haproxy_config(knobs: Mapping[str, Any], *, cluster: bool = True) -> str:
     """HAProxy for Docker: the local generator's output with Docker names and DNS."""
-    from harness.stack.local.configs import haproxy_config as local_haproxy_config
-    from harness.stack.local.plan import RunPlan
-
-    plan = RunPlan(run_id="docker", key="docker", netns_mode=False, octet=1,
-                   addresses={EDGE: "0.0.0.0", EXTERNAL: "0.0.0.0",
-                              **{z: f"{_HOST_MARK}{z}" for z in ZONES}})
-    local = local_haproxy_config(plan, knobs, stats_socket="ipv4@0.0.0.0:9999", cluster=cluster)
+    addresses = {EDGE: "0.0.0.0", EXTERNAL: "0.0.0.0", **{z: f"{_HOST_MARK}{z}" for z in ZONES}}
+    local = shared_haproxy_config(addresses, knobs, stats_socket="ipv4@0.0.0.0:9999",
+                                  cluster=cluster)
     return dockerize_haproxy(local)
 
 
@@ -168,7 +165,7 @@ def toxiproxy_config() -> list[dict[str, Any]]:
 
 def app_env(knobs: Mapping[str, Any], *, cluster: bool = True) -> dict[str, str]:
     """The RAG_* environment shared by the replicas (per replica: name and secrets, in compose)."""
-    from harness.stack.local.qdrant import app_qdrant_env
+    from harness.stack.qdrant_api import app_qdrant_env
 
     env = app_environment(knobs)
     env.update(app_qdrant_env())  # shards / replication / embedding size, as on local

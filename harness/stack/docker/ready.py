@@ -7,7 +7,7 @@ cluster; the collection has every replica Active; HAProxy (runtime API) sees eve
 server UP; every replica has answered through the front door.
 
 The checks that only use the Stack interface are the local substrate's own
-(:mod:`harness.stack.local.ready`); the others are here. On timeout the StackError names the
+(:mod:`harness.stack.readiness`); the others are here. On timeout the StackError names the
 failing component and carries its container's last log lines.
 """
 
@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING, Any, cast
 import httpx
 
 from harness.errors import StackError
+from harness.stack import readiness
 from harness.stack.docker import clients, layout
 from harness.stack.docker.configs import COLLECTION
-from harness.stack.local import ready as local_ready
 from harness.stack.redis_api import redis_call
 from harness.topology import ZONES, Kind
 
@@ -121,7 +121,7 @@ def check_collection(stack: DockerStack) -> Problem:
     Nothing to do when the vector tier is embedded in the replicas."""
     if not stack.run.cluster:
         return None
-    from harness.stack.local.qdrant import create_collection
+    from harness.stack.qdrant_api import create_collection
 
     front = stack.topology.service("haproxy").endpoint("qdrant").url
     try:
@@ -152,14 +152,14 @@ def corpus_size(context: Path) -> int:
 
 
 READINESS_CHECKS: tuple[tuple[str, Check], ...] = (
-    ("redis", _shared(local_ready.check_redis)),
+    ("redis", _shared(readiness.check_redis)),
     ("sentinel", check_sentinels),
-    ("toxiproxy", _shared(local_ready.check_toxiproxy)),
-    ("providers", _shared(local_ready.check_providers)),
+    ("toxiproxy", _shared(readiness.check_toxiproxy)),
+    ("providers", _shared(readiness.check_providers)),
     ("qdrant", check_qdrant_cluster),
     ("haproxy", check_haproxy),
     ("collection", check_collection),
-    ("front door", _shared(local_ready.check_front_door)),
+    ("front door", _shared(readiness.check_front_door)),
 )
 
 

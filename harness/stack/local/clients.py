@@ -7,9 +7,8 @@ HTTP API through httpx (toxiproxy-python has no timeouts), and front-door probes
 
 from __future__ import annotations
 
-import httpx
-
 from harness.stack import haproxy_api
+from harness.stack.readiness import replicas_behind_front_door
 from harness.stack.redis_api import redis_call, redis_client
 from harness.stack.toxiproxy_api import toxiproxy_get, toxiproxy_reset
 
@@ -18,6 +17,7 @@ __all__ = [
     "haproxy_servers",
     "redis_call",
     "redis_client",
+    "replicas_behind_front_door",
     "toxiproxy_get",
     "toxiproxy_reset",
 ]
@@ -30,21 +30,3 @@ def haproxy_command(sock_path: str, command: str, *, timeout: float = 1.0) -> st
 def haproxy_servers(sock_path: str, backend: str) -> dict[str, str]:
     """Server name -> status (``UP``, ``DOWN``, ``MAINT``, ``UP 1/2`` ...) of one backend."""
     return haproxy_api.haproxy_servers(sock_path, backend)
-
-
-def replicas_behind_front_door(url: str, api_key: str, *, expected: set[str], attempts: int,
-                               timeout: float = 2.0) -> set[str]:
-    """X-Replica values seen on GET /healthz through the front door (stops when all seen)."""
-    seen: set[str] = set()
-    with httpx.Client(timeout=timeout, headers={"X-API-Key": api_key}) as client:
-        for _ in range(attempts):
-            try:
-                resp = client.get(url + "/healthz", headers={"Connection": "close"})
-            except httpx.HTTPError:
-                continue
-            replica = resp.headers.get("x-replica")
-            if resp.status_code == 200 and replica:
-                seen.add(replica)
-            if expected <= seen:
-                break
-    return seen

@@ -21,19 +21,20 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from harness.stack.qdrant_api import (
+    COLLECTION,
+    REPLICATION,
+    SHARDS,
+    app_qdrant_env,
+    create_collection,
+)
 from harness.topology import ZONES, Kind
 
 if TYPE_CHECKING:
     from harness.stack.local.stack import LocalStack
 
-__all__ = ["COLLECTION", "QdrantClusterMixin", "collection_problem", "create_collection",
-           "qdrant_binary"]
-
-COLLECTION = "kb"
-SHARDS = 3
-REPLICATION = 3
-WRITE_CONSISTENCY = 2
-EMBED_DIM = 512  # reference_app.embeddings.HashingEmbeddings default (RAG_EMBED_DIM)
+__all__ = ["COLLECTION", "QdrantClusterMixin", "app_qdrant_env", "collection_problem",
+           "create_collection", "qdrant_binary"]
 
 
 def qdrant_binary() -> tuple[str | None, str]:
@@ -49,27 +50,6 @@ def qdrant_binary() -> tuple[str | None, str]:
     return None, ("no qdrant binary (set QDRANT_BIN or put the official static build of "
                   "'qdrant' on PATH): vector tier runs embedded in each replica, "
                   "Qdrant-node faults are unsupported")
-
-
-def app_qdrant_env() -> dict[str, str]:
-    return {"RAG_QDRANT_SHARDS": str(SHARDS), "RAG_QDRANT_REPLICATION": str(REPLICATION),
-            "RAG_QDRANT_WRITE_CONSISTENCY": str(WRITE_CONSISTENCY),
-            "RAG_EMBED_DIM": str(EMBED_DIM)}
-
-
-def create_collection(front_url: str, *, timeout: float = 10.0) -> str:
-    """Create the collection with explicit replication; 'created' or 'exists'."""
-    with httpx.Client(base_url=front_url, timeout=timeout) as http:
-        if http.get(f"/collections/{COLLECTION}").status_code == 200:
-            return "exists"
-        resp = http.put(f"/collections/{COLLECTION}", json={
-            "vectors": {"size": EMBED_DIM, "distance": "Cosine"},
-            "shard_number": SHARDS, "replication_factor": REPLICATION,
-            "write_consistency_factor": WRITE_CONSISTENCY})
-        if resp.status_code == 409 or (resp.status_code == 400 and "exists" in resp.text):
-            return "exists"
-        resp.raise_for_status()
-        return "created"
 
 
 def _corpus_size(stack: LocalStack) -> int:
