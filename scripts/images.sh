@@ -22,6 +22,7 @@ LABEL=org.chaos-harness.recipe
 SUITE=bookworm
 BASE_PACKAGES=redis-server,redis-sentinel,haproxy,python3,python3-venv,ca-certificates
 CACHE="${CHAOS_IMAGE_CACHE:-/var/cache/chaos-harness/images}"
+WHEELS_RECIPE="setuptools wheel async-timeout v2"
 
 # Debian's docker.io client when installed: it builds with BuildKit without the buildx plugin
 # (BuildKit honours docker/harness.Dockerfile.dockerignore; the classic builder would send .venv)
@@ -114,7 +115,8 @@ src_hash="$( { git ls-files -s pyproject.toml README.md scripts/constraints.txt 
              echo "$base_id"; } | hash_of)"
 if ! have chaos-harness-app:local "$src_hash" || ! have chaos-harness-simulator:local "$src_hash"; then
   wheels="$CACHE/wheels"
-  wheel_recipe="$(cat pyproject.toml scripts/constraints.txt scripts/images.sh | hash_of)"
+  # bump WHEELS_RECIPE when the extra wheels below change
+  wheel_recipe="$( { cat pyproject.toml scripts/constraints.txt; echo "$WHEELS_RECIPE"; } | hash_of)"
   if [ "$(cat "$wheels/.recipe" 2>/dev/null)" != "$wheel_recipe" ]; then
     say "building the wheelhouse for the images (pip wheel, once per dependency set)"
     rm -rf "$wheels"; mkdir -p "$wheels"
