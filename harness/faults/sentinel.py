@@ -23,6 +23,8 @@ MASTER_NAME = "mymaster"
 
 def _redis_by_address(stack: Stack, host: str, port: int) -> str | None:
     servers = stack.topology.of_kind(Kind.REDIS)
+    if host in {s.name for s in servers}:  # announce-hostnames (docker): the service name itself
+        return host
     for s in servers:
         ep = main_endpoint(s)
         if ep.host == host and ep.port == port:

@@ -19,7 +19,7 @@ from harness.faults.params import Param
 from harness.faults.registry import register
 from harness.faults.toxiproxy import Toxic, ToxiproxyClient
 from harness.stack.base import Proxied, Stack
-from harness.topology import Endpoint, Selector
+from harness.topology import Endpoint, Kind, Selector
 
 __all__ = ["Bandwidth", "Latency", "LimitData", "ProxyDown", "ResetPeer", "Slicer",
            "SlowClose", "ToxicFault", "ToxicTimeout"]
@@ -40,6 +40,16 @@ def _listen_endpoint(listen: str, api_url: str) -> Endpoint:
     if host in ("", "0.0.0.0", "[::]", "::"):  # listening everywhere: use the API's host
         host = api_url.split("://", 1)[-1].rsplit(":", 1)[0]
     return Endpoint(host=host, port=int(port))
+
+
+def _proxy_endpoint(stack: Stack, proxy: str, listen: str) -> Endpoint:
+    """Where the harness reaches a proxy's listener: the Topology's endpoint of that name on the
+    toxiproxy service (docker publishes it on another host port), else the listen address."""
+    for svc in stack.topology.of_kind(Kind.TOXIPROXY):
+        if proxy in svc.endpoints:
+            return svc.endpoints[proxy]
+    assert isinstance(stack, Proxied)
+    return _listen_endpoint(listen, stack.toxiproxy_url)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -265,7 +275,7 @@ class ProxyDown(_ProxyFault):
             out = {}
             for proxy in injection.services:
                 p = tp.proxy(proxy)
-                out[proxy] = (p.enabled, _listen_endpoint(p.listen, stack.toxiproxy_url))
+                out[proxy] = (p.enabled, _proxy_endpoint(stack, proxy, p.listen))
         return out
 
     def inject(self, stack: Stack, injection: Injection) -> None:
