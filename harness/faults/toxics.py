@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 from harness.errors import ConfigError, FaultError
 from harness.faults.base import Fault, Injection
-from harness.faults.checks import Check, tcp_open
+from harness.faults.checks import Check
 from harness.faults.params import Param
 from harness.faults.registry import register
 from harness.faults.toxiproxy import Toxic, ToxiproxyClient
@@ -288,7 +288,7 @@ class ProxyDown(_ProxyFault):
         for proxy, (enabled, ep) in self._listens(stack, injection).items():
             if enabled:
                 return Check(False, f"Toxiproxy reports {proxy} enabled")
-            if tcp_open(ep, 0.5):
+            if stack.reachable("edge", ep, timeout=0.5):  # docker: not the host's port proxy
                 return Check(False, f"{proxy} disabled but {ep.address} accepts connections")
             seen.append(f"{proxy} ({ep.address} refuses)")
         return Check(True, f"disabled: {', '.join(seen)}")
@@ -301,7 +301,7 @@ class ProxyDown(_ProxyFault):
     def verify_reverted(self, stack: Stack, injection: Injection) -> Check:
         seen = []
         for proxy, (enabled, ep) in self._listens(stack, injection).items():
-            if not enabled or not tcp_open(ep, 0.5):
+            if not enabled or not stack.reachable("edge", ep, timeout=0.5):
                 return Check(False, f"{proxy} enabled={enabled}, {ep.address} not accepting")
             seen.append(f"{proxy} ({ep.address})")
         return Check(True, f"enabled and accepting: {', '.join(seen)}")

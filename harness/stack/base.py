@@ -21,6 +21,7 @@ __all__ = [
     "Killable",
     "NetworkFaults",
     "Pausable",
+    "PeerAddressed",
     "ProcessProbe",
     "ProcessState",
     "ProviderControl",
@@ -126,6 +127,15 @@ class Pausable(Protocol):
     def resume(self, service: str) -> None: ...
 
     def is_paused(self, service: str) -> bool: ...
+
+
+@runtime_checkable
+class PeerAddressed(Protocol):
+    """Where the stack's own servers reach each other, when that differs from where the harness
+    reaches them (docker: the service name and container port, not the published host port).
+    Substrates without it: the Topology's endpoints are the same for both."""
+
+    def peer_address(self, service: str) -> tuple[str, int]: ...
 
 
 #: how a service's process looks to its substrate: ``paused`` = frozen (SIGSTOP on a host, the

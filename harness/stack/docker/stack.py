@@ -173,6 +173,13 @@ class DockerStack:
     def is_paused(self, service: str) -> bool:
         return self._state(service) == "paused"
 
+    # -- PeerAddressed ----------------------------------------------------------------------------
+    def peer_address(self, service: str) -> tuple[str, int]:
+        """The service name (a Docker DNS alias) and its main container port."""
+        svc = layout.service(service)
+        main = next((p for p in svc.ports if p.endpoint == "main"), svc.ports[0])
+        return service, main.container_port
+
     # -- ProcessProbe: the Engine API and the cgroup freezer --------------------------------------
     def process_state(self, service: str, pid: int | None = None) -> ProcessState:
         """From the container's state (Engine API): ``gone`` when it is not running or runs a
