@@ -35,7 +35,7 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     knobs = dict(parse_assignment(a) for a in args.knobs)
-    from harness.stack.local.lifecycle import interrupts_as_keyboard
+    from harness.stack.signals import interrupts_as_keyboard
 
     stack: Stack
     with interrupts_as_keyboard():

@@ -1,26 +1,25 @@
-"""Checks from outside: /proc, TCP connects from a place, protocol pings. Bounded in time.
+"""Checks from outside: the substrate's process view, TCP connects from a place, protocol pings.
 
-A fault is verified by looking at the effect, never at an exit code: the process is gone from
-/proc (or in state ``T``), the endpoint does not answer from the edge, the server answers PING.
+A fault is verified by looking at the effect, never at an exit code: the substrate says the
+process is gone (or paused) -- through :class:`~harness.stack.base.ProcessProbe`, never this
+host's ``/proc`` --, the endpoint does not answer from the edge, the server answers PING.
 Every check here returns a :class:`Check` (ok + a sentence saying what was seen).
 """
 
 from __future__ import annotations
 
 import functools
-import os
 import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from harness.stack.base import Killable, Stack
+from harness.stack.base import Killable, ProcessProbe, Stack
 from harness.topology import Endpoint, Kind, Service
 
 __all__ = [
@@ -28,7 +27,8 @@ __all__ = [
     "answering",
     "main_endpoint",
     "poll",
-    "proc_state",
+    "process_gone",
+    "process_state",
     "redis_client",
     "service_pid",
     "tcp_open",
@@ -61,35 +61,17 @@ def poll(fn: Callable[[], Check], timeout: float, *,
         time.sleep(min(interval, max(0.0, deadline - now)))
 
 
-def proc_state(pid: int | None) -> str | None:
-    """The state letter of ``pid`` from /proc (``R S D T t Z X``), None when it does not exist."""
-    if pid is None:
-        return None
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except (FileNotFoundError, ProcessLookupError, PermissionError):
-        return None
-    # "pid (comm) S ..." -- comm may contain spaces and parentheses: split at the last ')'
-    rest = text.rsplit(")", 1)[-1].split()
-    return rest[0] if rest else None
+def process_state(stack: Stack, service: str, pid: int | None = None) -> str:
+    """``running`` / ``paused`` / ``gone`` as the substrate sees the service (or that PID's
+    instance of it); ``unknown`` when the substrate cannot say (no ProcessProbe)."""
+    if isinstance(stack, ProcessProbe):
+        return stack.process_state(service, pid)
+    return "unknown"
 
 
-def proc_gone(pid: int | None) -> bool:
-    """Whether the process no longer runs: absent, or a zombie whose files are all closed.
-
-    A killed multi-threaded server shows ``Z`` for its leader while its other threads are
-    still exiting and its listening socket still accepts connections (seen here: the app's
-    port answered a connect right after SIGKILL), so ``Z`` alone is not enough.
-    """
-    state = proc_state(pid)
-    if state is None:
-        return True
-    if state not in ("Z", "X"):
-        return False
-    try:
-        return not os.listdir(f"/proc/{pid}/fd")
-    except OSError:  # gone meanwhile, or no fd table any more
-        return True
+def process_gone(stack: Stack, service: str, pid: int | None) -> bool:
+    """Whether that instance of the service no longer runs (the substrate says so)."""
+    return pid is None or process_state(stack, service, pid) == "gone"
 
 
 def service_pid(stack: Stack, service: str) -> int | None:

@@ -16,7 +16,7 @@ import httpx
 
 from harness.errors import FaultError
 from harness.faults.base import Fault, Injection
-from harness.faults.checks import Check, main_endpoint, proc_gone, service_pid
+from harness.faults.checks import Check, main_endpoint, process_gone, service_pid
 from harness.faults.params import Param
 from harness.faults.registry import register
 from harness.faults.restore import all_answering, rejoin_redis, restart_services
@@ -53,7 +53,7 @@ class _NodeLoss(Fault):
         node = self._node(injection)
         zone = stack.topology.service(node).zone
         pid = service_pid(stack, node)
-        if pid is None or proc_gone(pid):
+        if pid is None or process_gone(stack, node, pid):
             raise FaultError(f"{node} is not running; nothing to lose")
         injection.data.update(node=node, zone=zone, pid=pid, mode=self.mode)
         if self.mode == "kill":
@@ -67,17 +67,17 @@ class _NodeLoss(Fault):
         node, zone = injection.data["node"], injection.data["zone"]
         ep = main_endpoint(stack.topology.service(node))
         if self.mode == "kill":
-            if not proc_gone(injection.data["pid"]):
+            if not process_gone(stack, node, injection.data["pid"]):
                 return Check(False, f"{node} pid {injection.data['pid']} still running")
             if stack.reachable("edge", ep, timeout=0.5):
                 return Check(False, f"{node} killed but {ep.address} still accepts connections")
-            return Check(True, f"{node} pid {injection.data['pid']} gone from /proc; "
+            return Check(True, f"{node} pid {injection.data['pid']} gone; "
                                f"{ep.address} refuses connections from the edge")
         others = [z for z in stack.topology.zones if z != zone]
         for src in ("edge", *others):
             if stack.reachable(src, ep, timeout=0.5):
                 return Check(False, f"{node} at {ep.address} still reachable from {src}")
-        if proc_gone(injection.data["pid"]):
+        if process_gone(stack, node, injection.data["pid"]):
             return Check(False, f"{node} should keep running while isolated, but it died")
         return Check(True, f"{node} ({zone}) running but unreachable from edge and "
                            f"{', '.join(others)}")

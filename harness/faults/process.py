@@ -1,7 +1,8 @@
 """Process faults: ``kill`` (SIGKILL, optional restart after a delay) and ``pause`` (SIGSTOP).
 
 Targets are any services: ``service=app-az-a``, ``role=redis-master``, ``kind=sentinel``,
-``service=haproxy``. Verified in /proc: the old PID is gone (or a zombie), or in state ``T``.
+``service=haproxy``. Verified through the substrate (ProcessProbe): the old instance is gone,
+or paused (SIGSTOP on a host, the cgroup freezer in a container).
 """
 
 from __future__ import annotations
@@ -13,7 +14,13 @@ from typing import ClassVar
 
 from harness.errors import FaultError, HarnessError
 from harness.faults.base import Fault, Injection
-from harness.faults.checks import Check, main_endpoint, proc_gone, proc_state, service_pid
+from harness.faults.checks import (
+    Check,
+    main_endpoint,
+    process_gone,
+    process_state,
+    service_pid,
+)
 from harness.faults.params import Param
 from harness.faults.registry import register
 from harness.faults.restore import all_answering, rejoin_redis, restart_services
@@ -30,7 +37,7 @@ def _pids(stack: Stack, services: tuple[str, ...]) -> dict[str, int]:
     pids = {}
     for name in services:
         pid = service_pid(stack, name)
-        if pid is None or proc_gone(pid):
+        if pid is None or process_gone(stack, name, pid):
             raise FaultError(f"{name} is not running (no live PID); nothing to act on. "
                              f"Check 'chaos-harness status'.")
         pids[name] = pid
@@ -82,11 +89,11 @@ class Kill(Fault):
 
     def verify(self, stack: Stack, injection: Injection) -> Check:
         pids: dict[str, int] = injection.data["pids"]
-        alive = {n: p for n, p in pids.items() if not proc_gone(p)}
+        alive = {n: p for n, p in pids.items() if not process_gone(stack, n, p)}
         if alive:
             return Check(False, f"still running: {alive} (state "
-                                f"{[proc_state(p) for p in alive.values()]})")
-        detail = "gone from /proc: " + ", ".join(f"{n} pid {p}" for n, p in pids.items())
+                                f"{[process_state(stack, n, p) for n, p in alive.items()]})")
+        detail = f"gone ({stack.name}): " + ", ".join(f"{n} pid {p}" for n, p in pids.items())
         if self.restart_after is None:  # nothing may answer on their ports any more
             for name in pids:
                 ep = main_endpoint(stack.topology.service(name))
@@ -123,9 +130,9 @@ class Pause(Fault):
 
     def verify(self, stack: Stack, injection: Injection) -> Check:
         pids: dict[str, int] = injection.data["pids"]
-        states = {n: proc_state(p) for n, p in pids.items()}
-        if all(s in ("T", "t") for s in states.values()):
-            return Check(True, "stopped (state T in /proc): " + ", ".join(
+        states = {n: process_state(stack, n, p) for n, p in pids.items()}
+        if all(s == "paused" for s in states.values()):
+            return Check(True, f"paused ({stack.name}): " + ", ".join(
                 f"{n} pid {pids[n]}" for n in pids))
         return Check(False, f"not all stopped: states {states}")
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from harness.faults.checks import Check, answering, poll, proc_gone, proc_state, service_pid
+from harness.faults.checks import Check, answering, poll, process_gone, process_state, service_pid
 from harness.faults.sentinel import current_master, ensure_replica, replication_converged
 from harness.stack.base import Killable, Stack
 from harness.topology import Kind
@@ -61,7 +61,7 @@ def restart_services(stack: Stack, names: Iterable[str], *,
     done = []
     started = []
     for name in ordered:
-        if stack.is_running(name) and not proc_gone(stack.pid(name)):
+        if stack.is_running(name) and not process_gone(stack, name, stack.pid(name)):
             continue
         stack.start(name)
         started.append(name)
@@ -77,11 +77,11 @@ def all_answering(stack: Stack, names: Iterable[str], *, replication: bool = Tru
     seen = []
     for name in names:
         pid = service_pid(stack, name)
-        state = proc_state(pid)
-        if state is None or state in ("Z", "X"):
+        state = process_state(stack, name, pid)
+        if pid is None or state == "gone":
             return Check(False, f"{name} is not running (pid {pid}, state {state})")
-        if state in ("T", "t"):
-            return Check(False, f"{name} (pid {pid}) is still stopped (state {state})")
+        if state == "paused":
+            return Check(False, f"{name} (pid {pid}) is still paused")
         check = answering(stack, name)
         if not check.ok:
             return check

@@ -12,7 +12,7 @@ from collections import Counter
 import redis
 
 from harness.faults.checks import Check, main_endpoint, redis_client
-from harness.stack.base import Stack
+from harness.stack.base import PeerAddressed, Stack
 from harness.topology import Endpoint, Kind
 
 __all__ = [
@@ -35,12 +35,30 @@ def master_name(stack: Stack) -> str:
 
 def _redis_by_address(stack: Stack, host: str, port: int) -> str | None:
     servers = stack.topology.of_kind(Kind.REDIS)
+    if host in {s.name for s in servers}:  # announce-hostnames (docker): the service name itself
+        return host
     for s in servers:
         ep = main_endpoint(s)
         if ep.host == host and ep.port == port:
             return s.name
     same_port = [s.name for s in servers if main_endpoint(s).port == port]
     return same_port[0] if len(same_port) == 1 else None
+
+
+def peer_address(stack: Stack, service: str) -> tuple[str, int]:
+    """Where the stack's servers reach ``service`` (PeerAddressed), else its main endpoint."""
+    if isinstance(stack, PeerAddressed):
+        return stack.peer_address(service)
+    ep = main_endpoint(stack.topology.service(service))
+    return ep.host, ep.port
+
+
+def _follows(stack: Stack, info: dict[str, str], master: str) -> bool:
+    """Whether a replica's INFO names ``master`` (by its peer address or its endpoint)."""
+    ep = main_endpoint(stack.topology.service(master))
+    seen = (info.get("master_host"), info.get("master_port"))
+    host, port = peer_address(stack, master)
+    return seen in ((host, str(port)), (ep.host, str(ep.port)))
 
 
 def sentinel_views(stack: Stack, timeout: float = 0.5) -> dict[str, str]:
@@ -101,15 +119,14 @@ def ensure_replica(stack: Stack, name: str) -> str | None:
     master = current_master(stack)
     if master is None or master == name:
         return None
-    m_ep = main_endpoint(stack.topology.service(master))
+    peer_host, peer_port = peer_address(stack, master)
     ep = main_endpoint(stack.topology.service(name))
     info = _info(ep)
-    if info.get("role") == "slave" and (info.get("master_host"), info.get("master_port")) == (
-            m_ep.host, str(m_ep.port)):
+    if info.get("role") == "slave" and _follows(stack, info, master):
         return None
     client = redis_client(ep)
     try:
-        client.execute_command("REPLICAOF", m_ep.host, str(m_ep.port))
+        client.execute_command("REPLICAOF", peer_host, str(peer_port))
     finally:
         client.close()
     return f"REPLICAOF {master} sent to {name} (was role={info.get('role')})"
@@ -143,8 +160,7 @@ def replication_converged(stack: Stack, expected: tuple[str, ...] | None = None)
             problems.append(f"{name} does not answer ({exc})")
             continue
         linked = (info.get("role") == "slave" and info.get("master_link_status") == "up"
-                  and (info.get("master_host"), info.get("master_port"))
-                  == (m_ep.host, str(m_ep.port)))
+                  and _follows(stack, info, master))
         if not linked:
             problems.append(f"{name} role={info.get('role')} master={info.get('master_host')}:"
                             f"{info.get('master_port')} link={info.get('master_link_status')}")

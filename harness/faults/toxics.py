@@ -14,13 +14,13 @@ from typing import Any, ClassVar
 
 from harness.errors import ConfigError, FaultError
 from harness.faults.base import Fault, Injection
-from harness.faults.checks import Check, tcp_open
+from harness.faults.checks import Check
 from harness.faults.exercise import ExercisePlan, proxy_counters
 from harness.faults.params import Param
 from harness.faults.registry import register
 from harness.faults.toxiproxy import Toxic, ToxiproxyClient
 from harness.stack.base import Proxied, Stack
-from harness.topology import Endpoint, Selector
+from harness.topology import Endpoint, Kind, Selector
 
 __all__ = ["Bandwidth", "Latency", "LimitData", "ProxyDown", "ResetPeer", "Slicer",
            "SlowClose", "ToxicFault", "ToxicTimeout"]
@@ -41,6 +41,16 @@ def _listen_endpoint(listen: str, api_url: str) -> Endpoint:
     if host in ("", "0.0.0.0", "[::]", "::"):  # listening everywhere: use the API's host
         host = api_url.split("://", 1)[-1].rsplit(":", 1)[0]
     return Endpoint(host=host, port=int(port))
+
+
+def _proxy_endpoint(stack: Stack, proxy: str, listen: str) -> Endpoint:
+    """Where the harness reaches a proxy's listener: the Topology's endpoint of that name on the
+    toxiproxy service (docker publishes it on another host port), else the listen address."""
+    for svc in stack.topology.of_kind(Kind.TOXIPROXY):
+        if proxy in svc.endpoints:
+            return svc.endpoints[proxy]
+    assert isinstance(stack, Proxied)
+    return _listen_endpoint(listen, stack.toxiproxy_url)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -284,7 +294,7 @@ class ProxyDown(_ProxyFault):
             out = {}
             for proxy in injection.services:
                 p = tp.proxy(proxy)
-                out[proxy] = (p.enabled, _listen_endpoint(p.listen, stack.toxiproxy_url))
+                out[proxy] = (p.enabled, _proxy_endpoint(stack, proxy, p.listen))
         return out
 
     def inject(self, stack: Stack, injection: Injection) -> None:
@@ -297,7 +307,7 @@ class ProxyDown(_ProxyFault):
         for proxy, (enabled, ep) in self._listens(stack, injection).items():
             if enabled:
                 return Check(False, f"Toxiproxy reports {proxy} enabled")
-            if tcp_open(ep, 0.5):
+            if stack.reachable("edge", ep, timeout=0.5):  # docker: not the host's port proxy
                 return Check(False, f"{proxy} disabled but {ep.address} accepts connections")
             seen.append(f"{proxy} ({ep.address} refuses)")
         return Check(True, f"disabled: {', '.join(seen)}")
@@ -310,7 +320,7 @@ class ProxyDown(_ProxyFault):
     def verify_reverted(self, stack: Stack, injection: Injection) -> Check:
         seen = []
         for proxy, (enabled, ep) in self._listens(stack, injection).items():
-            if not enabled or not tcp_open(ep, 0.5):
+            if not enabled or not stack.reachable("edge", ep, timeout=0.5):
                 return Check(False, f"{proxy} enabled={enabled}, {ep.address} not accepting")
             seen.append(f"{proxy} ({ep.address})")
         return Check(True, f"enabled and accepting: {', '.join(seen)}")

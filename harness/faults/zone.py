@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 from harness.errors import ConfigError, FaultError
 from harness.faults.base import Fault, Injection
-from harness.faults.checks import Check, main_endpoint, proc_gone, service_pid
+from harness.faults.checks import Check, main_endpoint, process_gone, service_pid
 from harness.faults.registry import register
 from harness.faults.restore import all_answering, rejoin_redis, restart_services
 from harness.stack.base import Killable, Stack, ZoneIsolatable
@@ -85,12 +85,12 @@ class ZonePower(Fault):
         pids = {n: service_pid(stack, n) for n in injection.services}
         injection.data["pids"] = {n: p for n, p in pids.items() if p is not None}
         for name, pid in pids.items():
-            if pid is not None and not proc_gone(pid):
+            if pid is not None and not process_gone(stack, name, pid):
                 stack.kill(name, signal.SIGKILL)
 
     def verify(self, stack: Stack, injection: Injection) -> Check:
         pids: dict[str, int] = injection.data["pids"]
-        alive = [f"{n} pid {p}" for n, p in pids.items() if not proc_gone(p)]
+        alive = [f"{n} pid {p}" for n, p in pids.items() if not process_gone(stack, n, p)]
         if alive:
             return Check(False, f"still running: {', '.join(alive)}")
         unreachable = []
@@ -102,7 +102,7 @@ class ZonePower(Fault):
                                     "from the edge")
             unreachable.append(f"{probe} {ep.address}")
         return Check(True, f"all {len(pids)} processes of {', '.join(injection.data['zones'])} "
-                           f"gone from /proc; unreachable from the edge: "
+                           f"gone; unreachable from the edge: "
                            f"{', '.join(unreachable)}")
 
     def revert(self, stack: Stack, injection: Injection) -> None:
@@ -154,7 +154,7 @@ class ZoneIsolate(Fault):
                     return Check(False, f"{probe} at {ep.address} still reachable from {src}")
             seen.append(f"{probe} {ep.address} unreachable from edge"
                         + (f" and {', '.join(others)}" if others else ""))
-        dead = [n for n, p in injection.data["pids"].items() if proc_gone(p)]
+        dead = [n for n, p in injection.data["pids"].items() if process_gone(stack, n, p)]
         if dead:
             return Check(False, f"isolation must keep processes running, but {dead} died")
         return Check(True, "; ".join(seen) + f"; {len(injection.data['pids'])} processes "

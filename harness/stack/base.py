@@ -12,7 +12,7 @@ import signal
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from harness.topology import Endpoint, Topology
 
@@ -22,6 +22,9 @@ __all__ = [
     "Killable",
     "NetworkFaults",
     "Pausable",
+    "PeerAddressed",
+    "ProcessProbe",
+    "ProcessState",
     "ProviderControl",
     "Proxied",
     "QdrantCluster",
@@ -129,6 +132,33 @@ class Pausable(Protocol):
 
 
 @runtime_checkable
+class PeerAddressed(Protocol):
+    """Where the stack's own servers reach each other, when that differs from where the harness
+    reaches them (docker: the service name and container port, not the published host port).
+    Substrates without it: the Topology's endpoints are the same for both."""
+
+    def peer_address(self, service: str) -> tuple[str, int]: ...
+
+
+#: how a service's process looks to its substrate: ``paused`` = frozen (SIGSTOP on a host, the
+#: cgroup freezer in a container): alive, holding its connections, answering nothing
+ProcessState = Literal["running", "paused", "gone"]
+
+
+@runtime_checkable
+class ProcessProbe(Protocol):
+    """Process state as the substrate sees it. Faults verify through this, never through the
+    harness host's ``/proc``: a container's processes may live in a VM (Docker Desktop), and a
+    frozen container shows state ``D``, not ``T``."""
+
+    def process_state(self, service: str, pid: int | None = None) -> ProcessState:
+        """The state of the service's process now; with ``pid`` (an earlier ``Killable.pid``),
+        of that very instance: ``gone`` once it no longer runs, even if the service was
+        restarted since (a new instance has a new PID)."""
+        ...
+
+
+@runtime_checkable
 class ZoneIsolatable(Protocol):
     def isolate_zone(self, zone: str) -> None:
         """Cut the zone from the edge and the other zones; its processes keep running."""
@@ -201,6 +231,7 @@ class RedisAdmin(Protocol):
 CAPABILITY_SUBSTRATES: Mapping[str, tuple[str, ...]] = {
     "Killable": ("local", "docker"),
     "Pausable": ("local", "docker"),
+    "ProcessProbe": ("local", "docker"),
     "ZoneIsolatable": ("local (root, network namespaces)", "docker"),
     "NetworkFaults": ("local (root, network namespaces)",),
     "Proxied": ("local", "docker", "external with 'toxiproxy:' in the topology file"),

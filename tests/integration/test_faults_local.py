@@ -21,9 +21,10 @@ import pytest
 
 from harness.errors import UnsupportedFault
 from harness.faults import ToxiproxyClient, active_handles, build_fault, heal_all, load_records
-from harness.faults.checks import main_endpoint, proc_state, redis_client
+from harness.faults.checks import main_endpoint, redis_client
 from harness.faults.sentinel import current_master, replication_converged
 from harness.simulators.control import ProviderControlClient
+from harness.stack.local.procs import proc_state
 from harness.timeline import Timeline
 from harness.topology import ZONES
 
@@ -82,7 +83,7 @@ def test_kill_app_replica_and_restart(stack: Any) -> None:
 def test_pause_sentinel_and_haproxy(stack: Any) -> None:
     with build_fault("pause", target="service=sentinel-az-c").applied(
             stack, Timeline(), fault_id="p1") as h:
-        assert h.landed and "state T" in h.detail
+        assert h.landed and "paused" in h.detail
         client = redis_client(main_endpoint(stack.topology.service("sentinel-az-c")), 0.3)
         with pytest.raises(Exception, match=r"[Tt]imeout"):
             client.ping()

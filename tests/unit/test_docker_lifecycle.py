@@ -22,7 +22,7 @@ def run_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def test_new_run_writes_record_env_and_configs(run_dir: Path) -> None:
     run = lifecycle._new_run("r-one", {"haproxy.retries": 1}, resolve_knobs(
-        {"haproxy.retries": 1}), seed=5)
+        {"haproxy.retries": 1}), seed=5, cluster=True)
     assert default_run_dir() == run_dir
     record, state = run_files(run_dir, "chaos-r-one")
     assert load_run(record) == run and Path(run.state_dir) == state
@@ -38,7 +38,7 @@ def test_new_run_writes_record_env_and_configs(run_dir: Path) -> None:
     assert (Path(run.context) / layout.COMPOSE_FILE).is_file()
     assert json.loads(record.read_text())["knobs"] == {"haproxy.retries": 1}
     with pytest.raises(ConfigError, match="already exists"):
-        lifecycle._new_run("r-one", {}, resolve_knobs(), seed=None)
+        lifecycle._new_run("r-one", {}, resolve_knobs(), seed=None, cluster=True)
 
 
 def test_a_failed_start_tears_down_and_keeps_the_original_error(
@@ -47,7 +47,7 @@ def test_a_failed_start_tears_down_and_keeps_the_original_error(
     monkeypatch.setattr(lifecycle, "docker_problem", lambda: None)
     monkeypatch.setattr(lifecycle, "docker_client", lambda: object())
 
-    def up(run: DockerRun) -> None:
+    def up(run: DockerRun, *, build: bool) -> None:
         raise StackError("'docker compose up' failed", component="docker")
 
     def stop(self: Any, down: bool = True) -> None:
@@ -66,7 +66,7 @@ def test_a_failing_teardown_is_noted_on_the_original_error(
     monkeypatch.setattr(lifecycle, "docker_problem", lambda: None)
     monkeypatch.setattr(lifecycle, "docker_client", lambda: object())
 
-    def up(run: DockerRun) -> None:
+    def up(run: DockerRun, *, build: bool) -> None:
         raise KeyboardInterrupt
 
     def down(run: DockerRun) -> None:

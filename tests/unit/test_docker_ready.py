@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from harness.errors import StackError
-from harness.stack.docker import clients, ready
+from harness.stack.docker import clients, layout, ready
 
 SHOW_STAT = """# pxname,svname,qcur,status,weight
 front,FRONTEND,0,OPEN,
@@ -47,6 +47,9 @@ def test_replica_states_must_all_be_active_and_complete() -> None:
 class _Stack:
     class run:
         project = "chaos-x"
+        cluster = True
+
+    services = layout.SERVICES
 
     def __init__(self) -> None:
         self.states = {"haproxy": "running"}

@@ -4,6 +4,7 @@ The same operations against a real engine are in tests/integration/test_docker_e
 
 from __future__ import annotations
 
+import dataclasses
 import signal
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from harness.stack.docker import layout
 from harness.stack.docker import stack as stack_mod
 from harness.stack.docker.lifecycle import ProjectCompose, compose_for
 from harness.stack.docker.record import DockerRun
-from harness.stack.docker.stack import DockerStack
+from harness.stack.docker.stack import DockerClusterStack, DockerStack
 from harness.topology import ZONES, Endpoint
 
 PROJECT = "chaos-unit"
@@ -114,7 +115,7 @@ def fake() -> FakeClient:
 
 @pytest.fixture
 def stack(tmp_path: Path, fake: FakeClient) -> DockerStack:
-    return DockerStack(run=_run(tmp_path), client=fake)
+    return DockerClusterStack(run=_run(tmp_path), client=fake)
 
 
 def test_it_offers_every_capability_but_raw_network_faults(stack: DockerStack) -> None:
@@ -201,7 +202,7 @@ def test_roles_follow_the_sentinel_majority(stack: DockerStack,
         assert host == "127.0.0.1" and args[:2] == ("SENTINEL", "get-master-addr-by-name")
         return next(answers)
 
-    monkeypatch.setattr(stack_mod.local_clients, "redis_call", fake_call)
+    monkeypatch.setattr(stack_mod, "redis_call", fake_call)
     assert stack.roles("redis-master") == ["redis-az-b"]
     assert stack.roles("app") == ["app-az-a", "app-az-b", "app-az-c"]
     with pytest.raises(ConfigError):
@@ -250,8 +251,12 @@ def test_project_compose_command_names_the_project_and_env_file(tmp_path: Path) 
     assert isinstance(compose, ProjectCompose)
     cmd = compose.docker_compose_command()
     assert cmd[:4] == ["docker", "compose", "--project-name", PROJECT]
-    assert cmd[4:] == ["-f", layout.COMPOSE_FILE, "--env-file", str(run.env_file)]
-    assert compose.build and not compose.wait
+    assert cmd[4:] == ["-f", layout.COMPOSE_FILE, "--profile", "qdrant",
+                       "--env-file", str(run.env_file)]
+    assert not compose.build and not compose.wait
+    assert compose_for(run, build=True).build
+    embedded = compose_for(dataclasses.replace(run, cluster=False))
+    assert "--profile" not in embedded.docker_compose_command()
 
 
 def test_up_and_down_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -262,7 +267,7 @@ def test_up_and_down_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
         return None
 
     monkeypatch.setattr(ProjectCompose, "_run_command", fake_run)
-    compose = compose_for(_run(tmp_path))
+    compose = compose_for(_run(tmp_path), build=True)
     compose.start()
     compose.stop(down=True)
     assert ran[0][-3:] == ["up", "--build", "--detach"]  # no flags newer Compose versions added

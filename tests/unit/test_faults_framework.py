@@ -28,8 +28,9 @@ from harness.faults import (
     revert_record,
     save_record,
 )
-from harness.faults.checks import proc_state, tcp_open
+from harness.faults.checks import tcp_open
 from harness.stack.base import StackStatus
+from harness.stack.local.procs import proc_gone, proc_state
 from harness.timeline import Timeline
 from harness.topology import Endpoint, Kind, Service, Topology
 
@@ -51,7 +52,8 @@ def _free_port() -> int:
 
 
 class FakeStack:
-    """Stack + Killable + Pausable over real listener processes (one per service)."""
+    """Stack + Killable + Pausable + ProcessProbe over real listener processes (one per
+    service)."""
 
     name = "fake"
 
@@ -128,6 +130,13 @@ class FakeStack:
 
     def is_paused(self, service: str) -> bool:
         return proc_state(self.pid(service)) == "T"
+
+    # ProcessProbe (this host's /proc, as the local substrate does)
+    def process_state(self, service: str, pid: int | None = None) -> str:
+        pid = self.pid(service) if pid is None else pid
+        if proc_gone(pid):
+            return "gone"
+        return "paused" if proc_state(pid) in ("T", "t") else "running"
 
 
 @pytest.fixture
@@ -303,7 +312,7 @@ def test_kill_of_a_dynamic_role_resolves_at_injection(stack: FakeStack) -> None:
 
 def test_pause_is_state_t_and_resume_answers(stack: FakeStack) -> None:
     with build_fault("pause", target="zone=az-a").applied(stack, Timeline(), fault_id="p") as h:
-        assert h.landed and "state T" in h.detail
+        assert h.landed and "paused" in h.detail
         assert proc_state(stack.pid("svc-a")) == "T"
     assert h.recovered and proc_state(stack.pid("svc-a")) in ("S", "R")
 

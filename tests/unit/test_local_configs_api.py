@@ -11,7 +11,8 @@ import harness.stack.local
 def test_stack_package_api() -> None:
     assert sorted(harness.stack.__all__) == sorted([
         "CAPABILITY_SUBSTRATES", "SUBSTRATES", "Killable", "NetworkFaults", "Pausable",
-        "ProviderControl", "Proxied", "QdrantCluster", "ServiceStatus", "Stack", "StackStatus",
+        "PeerAddressed", "ProcessProbe", "ProcessState", "ProviderControl", "Proxied",
+        "QdrantCluster", "ServiceStatus", "Stack", "StackStatus",
         "ZoneIsolatable", "attach", "available_substrates", "open_stack",
         # the external substrate (#15)
         "CONFIRM_ENV", "HAProxyRuntime", "RedisAdmin", "TOPOLOGY_ENV"])

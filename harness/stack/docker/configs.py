@@ -1,7 +1,7 @@
 """Configuration files of a docker run, generated fresh per run from the knobs.
 
-The HAProxy configuration comes from the local substrate's generator
-(:func:`harness.stack.local.configs.haproxy_config`), so one knob means the same directive on both
+The HAProxy configuration comes from the shared generator
+(:func:`harness.stack.haproxy_config.haproxy_config`), so one knob means the same directive on both
 substrates; :func:`dockerize_haproxy` only swaps addresses for Docker DNS names and adds the
 ``resolvers`` section Docker needs (a container that is stopped or cut off leaves Docker DNS, so
 servers use ``init-addr last,libc,none`` and re-resolve). Redis and Sentinel use hostnames
@@ -21,6 +21,7 @@ from typing import Any
 
 from harness.knobs import app_environment
 from harness.stack.docker.layout import PROXIES, SENTINEL_MASTER
+from harness.stack.haproxy_config import haproxy_config as shared_haproxy_config
 from harness.topology import EDGE, EXTERNAL, ZONES
 
 __all__ = [
@@ -49,15 +50,11 @@ RUNTIME_SOCKET = "/var/lib/haproxy/admin.sock"
 _HOST_MARK = "__zone__"  # placeholder addresses handed to the local generator: "__zone__az-a"
 
 
-def haproxy_config(knobs: Mapping[str, Any]) -> str:
+def haproxy_config(knobs: Mapping[str, Any], *, cluster: bool = True) -> str:
     """HAProxy for Docker: the local generator's output with Docker names and DNS."""
-    from harness.stack.local.configs import haproxy_config as local_haproxy_config
-    from harness.stack.local.plan import RunPlan
-
-    plan = RunPlan(run_id="docker", key="docker", netns_mode=False, octet=1,
-                   addresses={EDGE: "0.0.0.0", EXTERNAL: "0.0.0.0",
-                              **{z: f"{_HOST_MARK}{z}" for z in ZONES}})
-    local = local_haproxy_config(plan, knobs, stats_socket="ipv4@0.0.0.0:9999", cluster=True)
+    addresses = {EDGE: "0.0.0.0", EXTERNAL: "0.0.0.0", **{z: f"{_HOST_MARK}{z}" for z in ZONES}}
+    local = shared_haproxy_config(addresses, knobs, stats_socket="ipv4@0.0.0.0:9999",
+                                  cluster=cluster)
     return dockerize_haproxy(local)
 
 
@@ -166,9 +163,9 @@ def toxiproxy_config() -> list[dict[str, Any]]:
             for name, (port, upstream) in PROXIES.items()]
 
 
-def app_env(knobs: Mapping[str, Any]) -> dict[str, str]:
+def app_env(knobs: Mapping[str, Any], *, cluster: bool = True) -> dict[str, str]:
     """The RAG_* environment shared by the replicas (per replica: name and secrets, in compose)."""
-    from harness.stack.local.qdrant import app_qdrant_env
+    from harness.stack.qdrant_api import app_qdrant_env
 
     env = app_environment(knobs)
     env.update(app_qdrant_env())  # shards / replication / embedding size, as on local
@@ -180,8 +177,8 @@ def app_env(knobs: Mapping[str, Any]) -> dict[str, str]:
         "RAG_REDIS_MASTER": SENTINEL_MASTER,
         "RAG_REDIS_ADDRESS_MAP": ",".join(
             f"redis-{z}:6379=toxiproxy:{PROXIES[f'redis-{z}'][0]}" for z in ZONES),
-        "RAG_QDRANT_MODE": "server",
-        "RAG_QDRANT_URL": f"http://toxiproxy:{PROXIES['qdrant'][0]}",
+        "RAG_QDRANT_MODE": "server" if cluster else "embedded",
+        "RAG_QDRANT_URL": f"http://toxiproxy:{PROXIES['qdrant'][0]}" if cluster else "",
         "RAG_COLLECTION": COLLECTION,
         "RAG_CORPUS": CORPUS_PATH,
         "RAG_HOST": "0.0.0.0",
@@ -197,12 +194,12 @@ def _env_file(env: Mapping[str, str]) -> str:
     return "".join(f"{k}={v}\n" for k, v in sorted(env.items()))
 
 
-def config_files(knobs: Mapping[str, Any]) -> dict[str, str]:
+def config_files(knobs: Mapping[str, Any], *, cluster: bool = True) -> dict[str, str]:
     """Relative path -> content of every file the compose services mount from the config dir."""
     files = {
-        "haproxy/haproxy.cfg": haproxy_config(knobs),
+        "haproxy/haproxy.cfg": haproxy_config(knobs, cluster=cluster),
         "toxiproxy/toxiproxy.json": json.dumps(toxiproxy_config(), indent=2) + "\n",
-        "app.env": _env_file(app_env(knobs)),
+        "app.env": _env_file(app_env(knobs, cluster=cluster)),
     }
     for z in ZONES:
         files[f"redis/redis-{z}.conf"] = redis_config(z, knobs)
@@ -210,10 +207,11 @@ def config_files(knobs: Mapping[str, Any]) -> dict[str, str]:
     return files
 
 
-def write_config_dir(path: Path, knobs: Mapping[str, Any]) -> list[Path]:
+def write_config_dir(path: Path, knobs: Mapping[str, Any], *, cluster: bool = True
+                     ) -> list[Path]:
     """Write every config file under ``path`` (world-readable: containers run as other users)."""
     written = []
-    for rel, content in config_files(knobs).items():
+    for rel, content in config_files(knobs, cluster=cluster).items():
         target = path / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         target.parent.chmod(0o755)

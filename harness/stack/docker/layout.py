@@ -49,6 +49,7 @@ __all__ = [
     "build_topology",
     "port_variable",
     "project_name",
+    "run_services",
 ]
 
 COMPOSE_FILE = "docker-compose.ha.yml"
@@ -199,20 +200,25 @@ def port_environment(base: int) -> dict[str, str]:
             for s in SERVICES for p in s.ports}
 
 
-def build_topology(*, run_id: str, port_base: int, api_key: str,
+def run_services(*, cluster: bool) -> tuple[DockerService, ...]:
+    """The services a run starts: without the Qdrant nodes when the vector tier is embedded."""
+    return SERVICES if cluster else tuple(s for s in SERVICES if s.kind is not Kind.QDRANT)
+
+
+def build_topology(*, run_id: str, port_base: int, api_key: str, cluster: bool = True,
                    host: str = "127.0.0.1") -> Topology:
     """The Topology of a docker stack: same names as the local substrate, host-published ends."""
     services = tuple(
         Service(name=s.name, kind=s.kind, zone=s.zone,
                 endpoints={p.endpoint: Endpoint(host=host, port=port_base + p.offset,
                                                 scheme=p.scheme) for p in s.ports})
-        for s in SERVICES
+        for s in run_services(cluster=cluster)
     )
     front = next(s for s in SERVICES if s.name == "haproxy").ports[0]
     return Topology(
         run_id=run_id, substrate="docker", services=services,
         front_door=Endpoint(host=host, port=port_base + front.offset, scheme="http"),
-        api_key=api_key, vector_mode="cluster", zone_isolation=True,
+        api_key=api_key, vector_mode="cluster" if cluster else "embedded", zone_isolation=True,
     )
 
 

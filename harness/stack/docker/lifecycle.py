@@ -29,8 +29,8 @@ from harness.stack.docker import layout
 from harness.stack.docker.configs import write_config_dir
 from harness.stack.docker.engine import docker_client, docker_problem
 from harness.stack.docker.record import DockerRun, default_run_dir, load_run, run_files
-from harness.stack.docker.stack import DockerStack
-from harness.stack.local.lifecycle import interrupts_as_keyboard
+from harness.stack.docker.stack import DockerStack, make_docker_stack
+from harness.stack.signals import interrupts_as_keyboard
 from harness.timeline import Timeline
 
 __all__ = [
@@ -44,6 +44,40 @@ __all__ = [
 
 _IMAGE_VARS = ("CHAOS_APP_IMAGE", "CHAOS_SIMULATOR_IMAGE", "CHAOS_REDIS_IMAGE",
                "CHAOS_QDRANT_IMAGE", "CHAOS_HAPROXY_IMAGE", "CHAOS_TOXIPROXY_IMAGE")
+#: what docker-compose.ha.yml uses when the variables are unset
+_DEFAULT_IMAGES = {"CHAOS_APP_IMAGE": "chaos-harness-app:local",
+                   "CHAOS_SIMULATOR_IMAGE": "chaos-harness-simulator:local",
+                   "CHAOS_QDRANT_IMAGE": "qdrant/qdrant:v1.17.0"}
+QDRANT_PROFILE = "qdrant"
+
+
+def _has_image(client: Any, name: str) -> bool:
+    try:
+        client.images.get(name)
+    except Exception:  # ImageNotFound, or the engine went away: compose will say which
+        return False
+    return True
+
+
+def vector_tier(client: Any) -> tuple[bool, str]:
+    """(3-node Qdrant cluster?, why). The cluster runs when CHAOS_QDRANT_IMAGE is set or the
+    engine already has the default Qdrant image; otherwise each replica embeds the vector store,
+    as on the local substrate (no registry is needed for a run)."""
+    explicit = os.environ.get("CHAOS_QDRANT_IMAGE")
+    image = explicit or _DEFAULT_IMAGES["CHAOS_QDRANT_IMAGE"]
+    if explicit or _has_image(client, image):
+        return True, f"vector tier: 3-node Qdrant cluster ({image})"
+    return False, (f"vector tier: embedded in each replica: the engine has no {image} image "
+                   "(docker pull it, or set CHAOS_QDRANT_IMAGE, for the 3-node cluster); "
+                   "Qdrant-node faults are unsupported")
+
+
+def needs_build(client: Any) -> bool:
+    """Whether compose must build the app / simulator images: only when the engine lacks them.
+    scripts/images.sh builds them offline (and again when the sources change); building here
+    needs the registry (``FROM python:3.11-slim-bookworm``) and PyPI."""
+    return not all(_has_image(client, os.environ.get(var) or _DEFAULT_IMAGES[var])
+                   for var in ("CHAOS_APP_IMAGE", "CHAOS_SIMULATOR_IMAGE"))
 
 
 @dataclass
@@ -69,13 +103,15 @@ def repo_root() -> Path:
                           "from a git clone of chaos-harness")
 
 
-def compose_for(run: DockerRun) -> ProjectCompose:
-    """The run's compose driver. ``up --build --detach``: readiness is ours (``--wait`` would
+def compose_for(run: DockerRun, *, build: bool = False) -> ProjectCompose:
+    """The run's compose driver. ``up [--build] --detach``: readiness is ours (``--wait`` would
     only see healthchecks); no ``--quiet-*`` flags (output is captured anyway, and
-    ``--quiet-build`` needs a newer Compose than the substrate requires)."""
+    ``--quiet-build`` needs a newer Compose than the substrate requires). The Qdrant nodes
+    are in the ``qdrant`` profile, enabled for a cluster run."""
     return ProjectCompose(context=run.context, compose_file_name=run.compose_file,
-                          env_file=str(run.env_file), build=True, wait=False,
-                          project_name=run.project)
+                          env_file=str(run.env_file), build=build, wait=False,
+                          project_name=run.project,
+                          profiles=[QDRANT_PROFILE] if run.cluster else None)
 
 
 def _stderr_tail(exc: subprocess.CalledProcessError, lines: int = 25) -> list[str]:
@@ -83,9 +119,9 @@ def _stderr_tail(exc: subprocess.CalledProcessError, lines: int = 25) -> list[st
     return out.decode(errors="replace").splitlines()[-lines:]
 
 
-def compose_up(run: DockerRun) -> None:
+def compose_up(run: DockerRun, *, build: bool) -> None:
     try:
-        compose_for(run).start()
+        compose_for(run, build=build).start()
     except subprocess.CalledProcessError as exc:
         raise StackError(f"'docker compose up' failed with exit code {exc.returncode}",
                          component="docker", log_tail=_stderr_tail(exc),
@@ -108,7 +144,7 @@ def compose_down(run: DockerRun) -> None:
 
 
 def _new_run(run_id: str, overrides: Mapping[str, Any], resolved: Mapping[str, Any],
-             seed: int | None) -> DockerRun:
+             seed: int | None, *, cluster: bool) -> DockerRun:
     run_dir = default_run_dir()
     run_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     project = layout.project_name(run_id)
@@ -126,11 +162,12 @@ def _new_run(run_id: str, overrides: Mapping[str, Any], resolved: Mapping[str, A
         api_key=secrets.token_hex(16), provider_key=secrets.token_hex(12),
         control_token=secrets.token_hex(16),
         seed=seed if seed is not None else int.from_bytes(os.urandom(2), "big"),
-        knobs=dict(overrides), images={k: os.environ[k] for k in _IMAGE_VARS if k in os.environ})
+        knobs=dict(overrides), images={k: os.environ[k] for k in _IMAGE_VARS if k in os.environ},
+        cluster=cluster)
     try:
         state.mkdir(parents=True, exist_ok=True)
         state.chmod(0o755)  # containers read the config directory as other users
-        write_config_dir(run.config_dir, resolved)
+        write_config_dir(run.config_dir, resolved, cluster=cluster)
         run.haproxy_runtime_dir.mkdir()
         run.haproxy_runtime_dir.chmod(0o777)  # HAProxy runs as its own user (uid 99)
         env = run.compose_variables(resolved)
@@ -151,14 +188,23 @@ def start_docker_stack(*, knobs: Mapping[str, Any] | None = None, run_id: str | 
     if problem:
         raise StackError(f"the docker substrate cannot run here: {problem}", component="docker",
                          hint="start Docker, or use --substrate local")
+    # testcontainers' Ryuk reaper is an image from Docker Hub, which may be unreachable; the
+    # harness removes its own projects (down --volumes, and the run record names each one).
+    os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
     resolved = resolve_knobs(knobs)
-    run = _new_run(run_id or f"d{secrets.token_hex(3)}", knobs or {}, resolved, seed)
+    client = docker_client()
+    cluster, why = vector_tier(client)
+    run = _new_run(run_id or f"d{secrets.token_hex(3)}", knobs or {}, resolved, seed,
+                   cluster=cluster)
     stack: DockerStack | None = None
     try:
-        stack = DockerStack(run=run, client=docker_client(), timeline=timeline)
+        stack = make_docker_stack(run=run, client=client, timeline=timeline)
+        stack._note(why, project=run.project)
         started = time.monotonic()
-        compose_up(run)
-        stack._note("compose up", project=run.project, seconds=time.monotonic() - started)
+        build = needs_build(client)
+        compose_up(run, build=build)
+        stack._note("compose up", project=run.project, seconds=time.monotonic() - started,
+                    built=build)
         stack.wait_ready(ready_timeout)
         stack._note("stack ready", run_id=run.run_id, front_door=stack.topology.front_door.url)
         return stack
@@ -199,4 +245,4 @@ def attach_docker(run_id: str | None = None, *, timeline: Timeline | None = None
     problem = docker_problem()
     if problem:
         raise StackError(problem, component="docker", hint="start Docker")
-    return DockerStack(run=runs[0], client=docker_client(), timeline=timeline)
+    return make_docker_stack(run=runs[0], client=docker_client(), timeline=timeline)

@@ -7,7 +7,7 @@ cluster; the collection has every replica Active; HAProxy (runtime API) sees eve
 server UP; every replica has answered through the front door.
 
 The checks that only use the Stack interface are the local substrate's own
-(:mod:`harness.stack.local.ready`); the others are here. On timeout the StackError names the
+(:mod:`harness.stack.readiness`); the others are here. On timeout the StackError names the
 failing component and carries its container's last log lines.
 """
 
@@ -21,9 +21,10 @@ from typing import TYPE_CHECKING, Any, cast
 import httpx
 
 from harness.errors import StackError
+from harness.stack import readiness
 from harness.stack.docker import clients, layout
-from harness.stack.local import clients as local_clients
-from harness.stack.local import ready as local_ready
+from harness.stack.docker.configs import COLLECTION
+from harness.stack.redis_api import redis_call
 from harness.topology import ZONES, Kind
 
 if TYPE_CHECKING:
@@ -36,7 +37,7 @@ Check = Callable[["DockerStack"], Problem]
 
 
 def check_containers(stack: DockerStack) -> Problem:
-    for s in layout.SERVICES:
+    for s in stack.services:
         state = _state(stack, s.name)
         if state != "running":
             return s.name, f"container is {state!r}, expected 'running'"
@@ -60,9 +61,9 @@ def check_sentinels(stack: DockerStack) -> Problem:
     for svc in stack.topology.of_kind(Kind.SENTINEL):
         ep = svc.endpoint("main")
         try:
-            addr = local_clients.redis_call(ep.host, ep.port, "SENTINEL",
+            addr = redis_call(ep.host, ep.port, "SENTINEL",
                                             "get-master-addr-by-name", layout.SENTINEL_MASTER)
-            quorum = local_clients.redis_call(ep.host, ep.port, "SENTINEL", "CKQUORUM",
+            quorum = redis_call(ep.host, ep.port, "SENTINEL", "CKQUORUM",
                                               layout.SENTINEL_MASTER)
         except Exception as exc:
             return svc.name, f"CKQUORUM not OK: {exc}"
@@ -79,7 +80,7 @@ def check_sentinels(stack: DockerStack) -> Problem:
 
 
 def check_qdrant_cluster(stack: DockerStack) -> Problem:
-    nodes = stack.topology.of_kind(Kind.QDRANT)
+    nodes = stack.topology.of_kind(Kind.QDRANT)  # none when the vector tier is embedded
     for svc in nodes:
         url = svc.endpoint("main").url
         try:
@@ -110,13 +111,17 @@ def _backend_up(stack: DockerStack, backend: str, kind: Kind) -> Problem:
 
 
 def check_haproxy(stack: DockerStack) -> Problem:
-    return _backend_up(stack, "app", Kind.APP) or _backend_up(stack, "qdrant", Kind.QDRANT)
+    return _backend_up(stack, "app", Kind.APP) or (
+        _backend_up(stack, "qdrant", Kind.QDRANT) if stack.run.cluster else None)
 
 
 def check_collection(stack: DockerStack) -> Problem:
     """Create the collection with explicit replication (as the local substrate does), then wait
-    until every node reports every replica Active and the replicas have loaded the corpus."""
-    from harness.stack.local.qdrant import create_collection
+    until every node reports every replica Active and the replicas have loaded the corpus.
+    Nothing to do when the vector tier is embedded in the replicas."""
+    if not stack.run.cluster:
+        return None
+    from harness.stack.qdrant_api import create_collection
 
     front = stack.topology.service("haproxy").endpoint("qdrant").url
     try:
@@ -124,10 +129,10 @@ def check_collection(stack: DockerStack) -> Problem:
             return "qdrant-az-a", "collection just created; waiting for its replicas"
         for svc in stack.topology.of_kind(Kind.QDRANT):
             problem = clients.qdrant_collection_problem(svc.endpoint("main").url,
-                                                        stack.qdrant_collection)
+                                                        COLLECTION)
             if problem:
                 return svc.name, problem
-        count = httpx.post(f"{front}/collections/{stack.qdrant_collection}/points/count",
+        count = httpx.post(f"{front}/collections/{COLLECTION}/points/count",
                            json={"exact": True}, timeout=2.0).json()["result"]["count"]
     except (httpx.HTTPError, KeyError, ValueError) as exc:
         return "qdrant-az-a", f"collection check failed: {exc!r}"
@@ -147,19 +152,19 @@ def corpus_size(context: Path) -> int:
 
 
 READINESS_CHECKS: tuple[tuple[str, Check], ...] = (
-    ("redis", _shared(local_ready.check_redis)),
+    ("redis", _shared(readiness.check_redis)),
     ("sentinel", check_sentinels),
-    ("toxiproxy", _shared(local_ready.check_toxiproxy)),
-    ("providers", _shared(local_ready.check_providers)),
+    ("toxiproxy", _shared(readiness.check_toxiproxy)),
+    ("providers", _shared(readiness.check_providers)),
     ("qdrant", check_qdrant_cluster),
     ("haproxy", check_haproxy),
     ("collection", check_collection),
-    ("front door", _shared(local_ready.check_front_door)),
+    ("front door", _shared(readiness.check_front_door)),
 )
 
 
 def _fail(stack: DockerStack, component: str, message: str) -> StackError:
-    known = component in {s.name for s in layout.SERVICES}
+    known = component in {s.name for s in stack.services}
     return StackError(message, component=component,
                       log_tail=stack.log_tail(component, 25) if known else (),
                       hint=(f"docker compose -p {stack.run.project} logs {component}" if known

@@ -44,6 +44,9 @@ class DockerRun:
     seed: int
     knobs: Mapping[str, Any] = field(default_factory=dict)  # overrides as given
     images: Mapping[str, str] = field(default_factory=dict)  # CHAOS_*_IMAGE overrides
+    #: the vector tier: a 3-node Qdrant cluster (compose profile ``qdrant``) when the engine has
+    #: a Qdrant image, else embedded in each replica (as on the local substrate)
+    cluster: bool = True
 
     @property
     def config_dir(self) -> Path:

@@ -18,16 +18,16 @@ from typing import Any
 
 from harness.errors import ConfigError, StackError
 from harness.knobs import resolve_knobs
-from harness.stack.base import ServiceStatus, StackStatus
+from harness.stack.base import ProcessState, ServiceStatus, StackStatus
 from harness.stack.docker import clients, layout
 from harness.stack.docker.configs import COLLECTION
 from harness.stack.docker.record import DockerRun
 from harness.stack.heal import heal_providers, heal_toxiproxy
-from harness.stack.local import clients as local_clients
+from harness.stack.redis_api import redis_call
 from harness.timeline import Timeline
 from harness.topology import EDGE, EXTERNAL, ZONES, Endpoint, Kind, Topology
 
-__all__ = ["DockerStack"]
+__all__ = ["DockerClusterStack", "DockerStack", "make_docker_stack"]
 
 _PROJECT = "com.docker.compose.project"
 _SERVICE = "com.docker.compose.service"
@@ -41,10 +41,10 @@ _PROBE_FROM: Mapping[str, tuple[str, ...]] = {
 
 
 class DockerStack:
-    """Stack + Killable + Pausable + ZoneIsolatable + Proxied + ProviderControl + QdrantCluster."""
+    """Stack + Killable + Pausable + ProcessProbe + ZoneIsolatable + Proxied + ProviderControl;
+    :class:`DockerClusterStack` adds QdrantCluster when the run has the 3-node Qdrant cluster."""
 
     name = "docker"
-    qdrant_collection = COLLECTION
     sentinel_master = layout.SENTINEL_MASTER
     redis_admin = True  # RedisAdmin: the harness owns this Redis (SENTINEL FAILOVER, CLIENT PAUSE)
 
@@ -54,9 +54,10 @@ class DockerStack:
         self._timeline = timeline
         self.state_dir = Path(run.state_dir)
         self.knobs: Mapping[str, Any] = resolve_knobs(run.knobs)
+        self.services = layout.run_services(cluster=run.cluster)
         self.topology: Topology = layout.build_topology(run_id=run.run_id,
                                                         port_base=run.port_base,
-                                                        api_key=run.api_key)
+                                                        api_key=run.api_key, cluster=run.cluster)
         self.toxiproxy_url = self.topology.service("toxiproxy").endpoint("main").url
 
     @property
@@ -75,7 +76,7 @@ class DockerStack:
 
     # -- Docker objects --------------------------------------------------------------------------
     def _check_service(self, service: str) -> None:
-        names = [s.name for s in layout.SERVICES]
+        names = [s.name for s in self.services]
         if service not in names:
             raise ConfigError("unknown service", field="service", value=service, allowed=names)
 
@@ -173,13 +174,38 @@ class DockerStack:
     def is_paused(self, service: str) -> bool:
         return self._state(service) == "paused"
 
+    # -- PeerAddressed ----------------------------------------------------------------------------
+    def peer_address(self, service: str) -> tuple[str, int]:
+        """The service name (a Docker DNS alias) and its main container port."""
+        svc = layout.service(service)
+        main = next((p for p in svc.ports if p.endpoint == "main"), svc.ports[0])
+        return service, main.container_port
+
+    # -- ProcessProbe: the Engine API and the cgroup freezer --------------------------------------
+    def process_state(self, service: str, pid: int | None = None) -> ProcessState:
+        """From the container's state (Engine API): ``gone`` when it is not running or runs a
+        different instance than ``pid`` (a restart gives the init process a new PID);
+        ``paused`` when the engine reports it paused and the freezer agrees (where the cgroup
+        v1 freezer is visible on this host, its ``freezer.state`` must read ``FROZEN``)."""
+        c = self.container(service)
+        c.reload()
+        state = c.attrs.get("State", {})
+        current = int(state.get("Pid") or 0)
+        if c.status not in ("running", "paused") or current <= 0:
+            return "gone"
+        if pid is not None and current != pid:
+            return "gone"
+        if c.status == "paused" or state.get("Paused"):
+            return "paused" if _freezer_state(c.id) in (None, "FROZEN") else "running"
+        return "running"
+
     # -- ZoneIsolatable --------------------------------------------------------------------------
     def _zone_links(self, zone: str) -> list[tuple[str, str]]:
         """(network, service) attachments that a zone cut removes: the zone's containers on the
         interzone backbone (the edge tier reaches the zones over it too)."""
         if zone not in ZONES:
             raise ConfigError("unknown zone", field="zone", value=zone, allowed=ZONES)
-        return [(layout.INTERZONE_NETWORK, s.name) for s in layout.SERVICES if s.zone == zone]
+        return [(layout.INTERZONE_NETWORK, s.name) for s in self.services if s.zone == zone]
 
     def _attached(self, network: str, service: str) -> bool:
         c = self.container(service)
@@ -217,20 +243,13 @@ class DockerStack:
         url = self.topology.service(f"provider-{name}").endpoint("control").url
         return url, self.run.control_token
 
-    def qdrant_url(self, service: str) -> str:
-        svc = self.topology.service(service)
-        if svc.kind is not Kind.QDRANT:
-            raise ConfigError("not a Qdrant node", field="service", value=service,
-                              allowed=[s.name for s in self.topology.of_kind(Kind.QDRANT)])
-        return svc.endpoint("main").url
-
     # -- roles -----------------------------------------------------------------------------------
     def _sentinel_ask(self, *args: str) -> list[Any]:
         answers = []
         for svc in self.topology.of_kind(Kind.SENTINEL):
             ep = svc.endpoint("main")
             try:
-                answers.append(local_clients.redis_call(ep.host, ep.port, *args, timeout=0.3))
+                answers.append(redis_call(ep.host, ep.port, *args, timeout=0.3))
             except Exception:  # a dead or paused sentinel has no vote
                 continue
         return answers
@@ -302,11 +321,11 @@ class DockerStack:
             if self.is_isolated(zone):
                 self.rejoin_zone(zone)
                 done.append(f"rejoined zone {zone}")
-        for s in layout.SERVICES:
+        for s in self.services:
             if self.is_paused(s.name):
                 self.resume(s.name)
                 done.append(f"resumed {s.name}")
-        for s in layout.SERVICES:
+        for s in self.services:
             if not self.is_running(s.name):
                 self.start(s.name)
                 done.append(f"restarted {s.name}")
@@ -343,7 +362,7 @@ class DockerStack:
         for svc in self.topology.of_kind(Kind.REDIS):
             ep = svc.endpoint("main")
             try:
-                out[svc.name] = str(local_clients.redis_call(ep.host, ep.port, "ROLE",
+                out[svc.name] = str(redis_call(ep.host, ep.port, "ROLE",
                                                              timeout=0.3)[0])
             except Exception:
                 out[svc.name] = "unknown"
@@ -381,7 +400,7 @@ class DockerStack:
         """Remove the project's containers, networks and volumes (idempotent)."""
         from harness.stack.docker.lifecycle import compose_down
 
-        for s in layout.SERVICES:  # older engines refuse to stop a paused container
+        for s in self.services:  # older engines refuse to stop a paused container
             try:
                 self.resume(s.name)
             except Exception:  # already gone, or the engine went away: down reports it
@@ -392,6 +411,42 @@ class DockerStack:
     def __repr__(self) -> str:
         return (f"<{type(self).__name__} run={self.run_id} project={self.run.project} "
                 f"front_door={self.topology.front_door.url}>")
+
+
+class DockerClusterStack(DockerStack):
+    """A docker run with the 3-node Qdrant cluster: DockerStack + QdrantCluster."""
+
+    qdrant_collection = COLLECTION
+
+    def qdrant_url(self, service: str) -> str:
+        svc = self.topology.service(service)
+        if svc.kind is not Kind.QDRANT:
+            raise ConfigError("not a Qdrant node", field="service", value=service,
+                              allowed=[s.name for s in self.topology.of_kind(Kind.QDRANT)])
+        return svc.endpoint("main").url
+
+
+def make_docker_stack(*, run: DockerRun, client: Any, timeline: Timeline | None = None
+                      ) -> DockerStack:
+    """The stack object for a run: with the QdrantCluster capability only when it has one."""
+    cls = DockerClusterStack if run.cluster else DockerStack
+    return cls(run=run, client=client, timeline=timeline)
+
+
+#: where dockerd's cgroupfs driver puts a container's cgroup v1 freezer
+_FREEZER = ("/sys/fs/cgroup/freezer/docker/{id}/freezer.state",
+            "/sys/fs/cgroup/freezer/system.slice/docker-{id}.scope/freezer.state")
+
+
+def _freezer_state(container_id: str) -> str | None:
+    """``FROZEN`` / ``FREEZING`` / ``THAWED`` from the container's freezer cgroup, None where it
+    is not visible (cgroup v2, a remote engine, Docker Desktop)."""
+    for pattern in _FREEZER:
+        try:
+            return Path(pattern.format(id=container_id)).read_text().strip()
+        except OSError:
+            continue
+    return None
 
 
 def _tcp_open(host: str, port: int, timeout: float = 0.3) -> bool:

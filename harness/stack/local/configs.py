@@ -19,9 +19,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from harness.knobs import app_environment
+from harness.stack.haproxy_config import OBSERVE_ERROR_LIMIT
+from harness.stack.haproxy_config import haproxy_config as shared_haproxy_config
 from harness.stack.local.plan import (
     APP_PORT,
-    FRONT_PORT,
     PROVIDERS,
     PROXY_PORTS,
     QDRANT_FRONT_PORT,
@@ -30,7 +31,6 @@ from harness.stack.local.plan import (
     QDRANT_P2P_PORT,
     REDIS_PORT,
     SENTINEL_PORT,
-    STATS_PORT,
     RunPlan,
 )
 from harness.topology import EDGE, EXTERNAL, ZONES
@@ -49,8 +49,6 @@ __all__ = [
 
 MASTER_NAME = "mymaster"
 INITIAL_MASTER_ZONE = "az-a"
-#: consecutive layer-7 errors before passive checks mark a server DOWN (knob haproxy.observe_layer7)
-OBSERVE_ERROR_LIMIT = 10
 
 
 def redis_config(plan: RunPlan, zone: str, knobs: Mapping[str, Any], *, data_dir: str) -> str:
@@ -113,66 +111,9 @@ def sentinel_config(plan: RunPlan, zone: str, knobs: Mapping[str, Any], *,
 
 def haproxy_config(plan: RunPlan, knobs: Mapping[str, Any], *, stats_socket: str,
                    cluster: bool) -> str:
-    edge = plan.ip(EDGE)
-    inter, fall, rise = (knobs["haproxy.check_inter_ms"], knobs["haproxy.fall"],
-                         knobs["haproxy.rise"])
-    default_server = f"inter {inter} fastinter {inter} downinter {inter} fall {fall} rise {rise}"
-    if knobs["haproxy.observe_layer7"]:
-        default_server += f" observe layer7 error-limit {OBSERVE_ERROR_LIMIT} on-error mark-down"
-    out = [
-        "global",  # no log target: in foreground (-db) state changes go to stderr once
-        f"  stats socket {stats_socket} mode 600 level admin",
-        "  maxconn 5000",
-        "  hard-stop-after 3s",
-        "",
-        "defaults",
-        "  mode http",
-        f"  timeout connect {knobs['haproxy.timeout_connect_ms']}ms",
-        "  timeout client 60s",
-        f"  timeout server {knobs['haproxy.timeout_server_ms']}ms",
-        f"  timeout check {max(100, min(int(inter), 2000))}ms",
-        "  timeout http-keep-alive 10s",
-        f"  retries {knobs['haproxy.retries']}",
-        "  option redispatch 1" if knobs["haproxy.redispatch"] else "  no option redispatch",
-        f"  retry-on {knobs['haproxy.retry_on']}",
-        "",
-        "frontend front",
-        f"  bind {edge}:{FRONT_PORT}",
-        "  default_backend app",
-        "",
-        "backend app",
-        "  balance roundrobin",
-        "  option httpchk",
-        "  http-check send meth GET uri /healthz",
-        "  http-check expect status 200",
-        f"  default-server {default_server} on-marked-down shutdown-sessions",
-    ]
-    out += [f"  server app-{z} {plan.ip(z)}:{APP_PORT} check" for z in ZONES]
-    out += [
-        "",
-        "frontend stats",
-        f"  bind {edge}:{STATS_PORT}",
-        "  http-request use-service prometheus-exporter if { path /metrics }",
-        "  stats enable",
-        "  stats uri /stats",
-        "  stats refresh 2s",
-    ]
-    if cluster:
-        out += [
-            "",
-            "frontend qdrant_front",
-            f"  bind {edge}:{QDRANT_FRONT_PORT}",
-            "  default_backend qdrant",
-            "",
-            "backend qdrant",
-            "  balance roundrobin",
-            "  option httpchk",
-            "  http-check send meth GET uri /readyz",
-            "  http-check expect status 200",
-            f"  default-server {default_server}",
-        ]
-        out += [f"  server qdrant-{z} {plan.ip(z)}:{QDRANT_HTTP_PORT} check" for z in ZONES]
-    return "\n".join(out) + "\n"
+    """HAProxy for the run's addresses (the shared generator, harness.stack.haproxy_config)."""
+    return shared_haproxy_config(plan.addresses, knobs, stats_socket=stats_socket,
+                                 cluster=cluster)
 
 
 def toxiproxy_config(plan: RunPlan, *, cluster: bool) -> list[dict[str, Any]]:

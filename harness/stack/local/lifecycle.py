@@ -12,13 +12,10 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-import signal
 import sys
-import threading
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from harness.errors import ConfigError, StackError
@@ -38,6 +35,7 @@ from harness.stack.local.procs import ProcSpec, proc_start_time, spawn
 from harness.stack.local.qdrant import QdrantClusterMixin
 from harness.stack.local.record import RunRecord, RunStore
 from harness.stack.local.stack import LocalStack
+from harness.stack.signals import interrupts_as_keyboard
 from harness.timeline import Timeline
 from harness.topology import EDGE, EXTERNAL, ZONES
 
@@ -72,24 +70,6 @@ def corpus_path() -> str:
     if env:
         return env
     return str(Path(__file__).resolve().parents[3] / "fixtures" / "corpus" / "documents.jsonl")
-
-
-@contextlib.contextmanager
-def interrupts_as_keyboard() -> Iterator[None]:
-    """SIGTERM/SIGHUP raise KeyboardInterrupt (main thread only) so teardown runs."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
-
-    previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGHUP)}
-    try:
-        yield
-    finally:
-        for s, h in previous.items():
-            signal.signal(s, h)
 
 
 def _new_record(store: RunStore, run_id: str, netns_mode: bool) -> tuple[RunPlan, RunRecord]:

@@ -24,9 +24,12 @@ from harness.stack.local.plan import RunPlan
 from harness.topology import EDGE, EXTERNAL, ZONES
 
 __all__ = [
+    "allow_forwarding",
     "create_network",
     "delete_tagged_rules",
     "destroy_network",
+    "disallow_forwarding",
+    "forward_comment",
     "iptables",
     "link_is_up",
     "netns_pids",
@@ -119,7 +122,8 @@ def _batch(lines: Sequence[Sequence[str]], *, netns: str | None = None) -> None:
 
 
 def create_network(plan: RunPlan) -> None:
-    """Bridge with the edge address, one namespace + veth per zone and for 'external'."""
+    """Bridge with the edge address, one namespace + veth per zone and for 'external', and the
+    forwarding accept rules for the bridge (see :func:`allow_forwarding`)."""
     br = plan.bridge
     root: list[list[str]] = [
         ["link", "add", br, "type", "bridge"],
@@ -140,6 +144,7 @@ def create_network(plan: RunPlan) -> None:
         _batch([["addr", "add", f"{plan.ip(place)}/{plan.prefixlen}", "dev", "eth0"],
                 ["link", "set", "lo", "up"], ["link", "set", "eth0", "up"]],
                netns=plan.netns(place))
+    allow_forwarding(plan.key, br)
 
 
 def netns_pids(ns: str) -> list[int]:
@@ -194,6 +199,63 @@ def delete_tagged_rules(tag: str, *, netns: str | None = None) -> list[str]:
         iptables(["-t", "filter", "-D", *parts[1:]], netns=netns, check=False)
         deleted.append(line[3:])
     return deleted
+
+
+#: Docker's documented chain for user rules, jumped to from the top of FORWARD by dockerd
+DOCKER_USER = "DOCKER-USER"
+
+
+def forward_comment(key: str) -> str:
+    """The comment on a run's forwarding accept rules. Deliberately not ``chaos-harness:<key>``:
+    healing deletes every rule with the run's tag, and these rules must live as long as the run."""
+    return f"chaos-harness-forward:{key}"
+
+
+def forward_chain(key: str) -> str:
+    """The run's own chain (used when no DOCKER-USER chain exists); at most 15 characters."""
+    return f"CH-{key}-FWD"
+
+
+def _chain_exists(chain: str) -> bool:
+    return run(["iptables", "-w", "5", "-t", "filter", "-S", chain], check=False,
+               component="iptables").returncode == 0
+
+
+def allow_forwarding(key: str, bridge: str) -> list[str]:
+    """Accept bridged traffic between this run's zones even where the FORWARD policy is DROP.
+
+    dockerd sets the FORWARD policy to DROP; with bridge netfilter on, that drops the traffic
+    between our namespaces. The accept rule matches only this run's bridge (``-i br -o br``) and
+    goes into ``DOCKER-USER`` when that chain exists (Docker jumps to it before its own rules
+    and never flushes it), otherwise into a chain of our own jumped to from the top of FORWARD
+    (it keeps working if dockerd starts later: dockerd inserts above it but never flushes
+    FORWARD). Partition DROP rules are inserted at the top of FORWARD after this, so they still
+    win. Returns the rules added."""
+    comment = forward_comment(key)
+    accept = ["-i", bridge, "-o", bridge, "-m", "comment", "--comment", comment, "-j", "ACCEPT"]
+    if _chain_exists(DOCKER_USER):
+        iptables(["-I", DOCKER_USER, *accept])
+        return [f"-I {DOCKER_USER} {shlex.join(accept)}"]
+    chain = forward_chain(key)
+    if not _chain_exists(chain):
+        iptables(["-N", chain])
+    iptables(["-A", chain, *accept])
+    jump = ["-m", "comment", "--comment", comment, "-j", chain]
+    iptables(["-I", "FORWARD", *jump])
+    return [f"-A {chain} {shlex.join(accept)}", f"-I FORWARD {shlex.join(jump)}"]
+
+
+def disallow_forwarding(key: str) -> list[str]:
+    """Remove what :func:`allow_forwarding` added (idempotent); returns what was removed."""
+    if shutil.which("iptables") is None or os.geteuid() != 0:
+        return []
+    done = [f"iptables -D {r}" for r in delete_tagged_rules(forward_comment(key))]
+    chain = forward_chain(key)
+    if _chain_exists(chain):
+        iptables(["-F", chain], check=False)
+        iptables(["-X", chain], check=False)
+        done.append(f"iptables -X {chain}")
+    return done
 
 
 BR_NF = Path("/proc/sys/net/bridge/bridge-nf-call-iptables")

@@ -25,6 +25,18 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from harness.errors import ConfigError, StackError
+from harness.stack.ports import (
+    APP_PORT,
+    FRONT_PORT,
+    QDRANT_FRONT_PORT,
+    QDRANT_GRPC_PORT,
+    QDRANT_HTTP_PORT,
+    QDRANT_P2P_PORT,
+    REDIS_PORT,
+    SENTINEL_PORT,
+    STATS_PORT,
+    TOXIPROXY_PORT,
+)
 from harness.topology import EDGE, EXTERNAL, ZONES, Endpoint, Kind, Service, Topology
 
 __all__ = [
@@ -46,17 +58,7 @@ __all__ = [
     "run_key",
 ]
 
-# Ports. Each place has its own address, so these are the same in every run.
-APP_PORT = 8000
-REDIS_PORT = 6379
-SENTINEL_PORT = 26379
-QDRANT_HTTP_PORT = 6333
-QDRANT_GRPC_PORT = 6334
-QDRANT_P2P_PORT = 6335
-FRONT_PORT = 8080  # HAProxy front door (edge)
-STATS_PORT = 8404  # HAProxy stats page + Prometheus exporter (edge)
-QDRANT_FRONT_PORT = 6333  # HAProxy frontend balancing the Qdrant nodes (edge)
-TOXIPROXY_PORT = 8474  # Toxiproxy API (edge)
+# Ports (harness.stack.ports): each place has its own address, so they are the same in every run.
 #: Toxiproxy listen ports on the edge, per proxy (outside the ephemeral range 32768-60999).
 PROXY_PORTS: Mapping[str, int] = {
     "provider-primary": 18001,

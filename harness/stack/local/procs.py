@@ -28,6 +28,7 @@ __all__ = [
     "find_marked",
     "log_tail",
     "proc_alive",
+    "proc_gone",
     "proc_start_time",
     "proc_state",
     "signal_group",
@@ -103,6 +104,26 @@ def proc_state(pid: int) -> str | None:
     """One-letter state (R, S, D, T, t, Z, ...) or None when there is no such process."""
     f = _stat_fields(pid)
     return f[0] if f else None
+
+
+def proc_gone(pid: int | None) -> bool:
+    """Whether the process no longer runs: absent, or a zombie whose files are all closed.
+
+    A killed multi-threaded server shows ``Z`` for its leader while its other threads are
+    still exiting and its listening socket still accepts connections (seen here: the app's
+    port answered a connect right after SIGKILL), so ``Z`` alone is not enough.
+    """
+    if pid is None:
+        return True
+    state = proc_state(pid)
+    if state is None:
+        return True
+    if state not in ("Z", "X"):
+        return False
+    try:
+        return not os.listdir(f"/proc/{pid}/fd")
+    except OSError:  # gone meanwhile, or no fd table any more
+        return True
 
 
 def proc_alive(pid: int | None, start: int | None) -> bool:

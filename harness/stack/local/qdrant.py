@@ -24,24 +24,26 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from harness.stack.qdrant_api import (
+    COLLECTION,
+    REPLICATION,
+    SHARDS,
+    app_qdrant_env,
+    create_collection,
+)
 from harness.topology import ZONES, Kind
 
 if TYPE_CHECKING:
     from harness.stack.local.stack import LocalStack
 
-__all__ = ["COLLECTION", "TESTED_VERSION", "QdrantClusterMixin", "binary_version",
-           "client_compatibility", "collection_problem", "create_collection", "qdrant_binary"]
+__all__ = ["COLLECTION", "TESTED_VERSION", "QdrantClusterMixin", "app_qdrant_env",
+           "binary_version", "client_compatibility", "collection_problem",
+           "create_collection", "qdrant_binary"]
 
 #: The Qdrant server version this project tests (the compose image tag, and the binary the
 #: local cluster mode was measured with); qdrant-client is pinned in scripts/constraints.txt.
 TESTED_VERSION = "1.19.0"
 _VERSION = re.compile(r"(\d+)\.(\d+)\.(\d+)")
-
-COLLECTION = "kb"
-SHARDS = 3
-REPLICATION = 3
-WRITE_CONSISTENCY = 2
-EMBED_DIM = 512  # reference_app.embeddings.HashingEmbeddings default (RAG_EMBED_DIM)
 
 
 def qdrant_binary() -> tuple[str | None, str]:
@@ -87,27 +89,6 @@ def client_compatibility(server: str | None, client: str | None = None) -> tuple
     return ok, (f"server {ms.group(0)} with qdrant-client {mc.group(0)}: "
                 + ("compatible" if ok else "INCOMPATIBLE (same major, minor at most 1 apart; "
                    f"this project tests {TESTED_VERSION})"))
-
-
-def app_qdrant_env() -> dict[str, str]:
-    return {"RAG_QDRANT_SHARDS": str(SHARDS), "RAG_QDRANT_REPLICATION": str(REPLICATION),
-            "RAG_QDRANT_WRITE_CONSISTENCY": str(WRITE_CONSISTENCY),
-            "RAG_EMBED_DIM": str(EMBED_DIM)}
-
-
-def create_collection(front_url: str, *, timeout: float = 10.0) -> str:
-    """Create the collection with explicit replication; 'created' or 'exists'."""
-    with httpx.Client(base_url=front_url, timeout=timeout) as http:
-        if http.get(f"/collections/{COLLECTION}").status_code == 200:
-            return "exists"
-        resp = http.put(f"/collections/{COLLECTION}", json={
-            "vectors": {"size": EMBED_DIM, "distance": "Cosine"},
-            "shard_number": SHARDS, "replication_factor": REPLICATION,
-            "write_consistency_factor": WRITE_CONSISTENCY})
-        if resp.status_code == 409 or (resp.status_code == 400 and "exists" in resp.text):
-            return "exists"
-        resp.raise_for_status()
-        return "created"
 
 
 def _corpus_size(stack: LocalStack) -> int:

@@ -16,11 +16,16 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from harness.errors import HarnessError, StackError
-from harness.simulators.control import ProviderControlClient
+from harness.errors import StackError
 from harness.stack.local import clients
 from harness.stack.local.configs import MASTER_NAME
-from harness.stack.local.plan import PROVIDERS, REDIS_PORT, SENTINEL_PORT
+from harness.stack.local.plan import REDIS_PORT, SENTINEL_PORT
+from harness.stack.readiness import (
+    check_front_door,
+    check_providers,
+    check_redis,
+    check_toxiproxy,
+)
 from harness.topology import ZONES, Kind
 
 if TYPE_CHECKING:
@@ -36,21 +41,6 @@ def check_processes(stack: LocalStack) -> tuple[str, str] | None:
     for service in stack.record.procs:
         if not stack.is_running(service):
             return service, "the process exited"
-    return None
-
-
-def check_redis(stack: LocalStack) -> tuple[str, str] | None:
-    master = stack.roles("redis-master")
-    if not master:
-        return "sentinel-az-a", "no sentinel names a master yet"
-    ep = stack.topology.service(master[0]).endpoint("main")
-    try:
-        info = clients.redis_call(ep.host, ep.port, "INFO", "replication")
-    except Exception as exc:
-        return master[0], f"master does not answer: {exc!r}"
-    if info.get("role") != "master" or int(info.get("connected_slaves", 0)) < len(ZONES) - 1:
-        return master[0], (f"expected role master with {len(ZONES) - 1} replicas linked, found "
-                           f"role {info.get('role')} with {info.get('connected_slaves')}")
     return None
 
 
@@ -76,26 +66,6 @@ def check_sentinels(stack: LocalStack) -> tuple[str, str] | None:
     return None
 
 
-def check_toxiproxy(stack: LocalStack) -> tuple[str, str] | None:
-    try:
-        have = set(clients.toxiproxy_get(stack.toxiproxy_url))
-    except Exception as exc:
-        return "toxiproxy", f"API does not answer: {exc!r}"
-    missing = set(stack.proxies()) - have
-    return ("toxiproxy", f"proxies missing: {sorted(missing)}") if missing else None
-
-
-def check_providers(stack: LocalStack) -> tuple[str, str] | None:
-    for name in PROVIDERS:
-        url, token = stack.provider_control(name)
-        try:
-            with ProviderControlClient(url, token, timeout=0.5) as ctl:
-                ctl.faults()
-        except HarnessError as exc:
-            return f"provider-{name}", f"control API does not answer: {exc}"
-    return None
-
-
 def _backend_up(stack: LocalStack, backend: str, kind: Kind) -> tuple[str, str] | None:
     try:
         states = clients.haproxy_servers(stack.haproxy_socket, backend)
@@ -110,17 +80,6 @@ def _backend_up(stack: LocalStack, backend: str, kind: Kind) -> tuple[str, str] 
 
 def check_haproxy(stack: LocalStack) -> tuple[str, str] | None:
     return _backend_up(stack, "app", Kind.APP)
-
-
-def check_front_door(stack: LocalStack) -> tuple[str, str] | None:
-    expected = {s.name for s in stack.topology.of_kind(Kind.APP)}
-    seen = clients.replicas_behind_front_door(stack.topology.front_door.url,
-                                              stack.topology.api_key, expected=expected,
-                                              attempts=3 * len(expected))
-    missing = expected - seen
-    if missing:
-        return sorted(missing)[0], f"never answered through the front door (seen {sorted(seen)})"
-    return None
 
 
 def check_qdrant(stack: LocalStack) -> tuple[str, str] | None:

@@ -168,6 +168,7 @@ class RunStore:
         done += net.destroy_network(rec.namespaces, rec.links)
         if rec.netns_mode:
             done += [f"iptables -D {r}" for r in net.delete_tagged_rules(rec.tag)]
+            done += net.disallow_forwarding(rec.key)
         if not keep_state and os.environ.get("CHAOS_HARNESS_KEEP_STATE", "") in ("", "0"):
             shutil.rmtree(rec.state_dir, ignore_errors=True)
         self.path(rec.key).unlink(missing_ok=True)

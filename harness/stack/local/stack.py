@@ -20,13 +20,20 @@ from typing import Any
 
 from harness.errors import ConfigError, StackError
 from harness.knobs import resolve_knobs
-from harness.stack.base import ServiceStatus, StackStatus
+from harness.stack.base import ProcessState, ServiceStatus, StackStatus
 from harness.stack.heal import heal_providers, heal_toxiproxy
 from harness.stack.local import clients
 from harness.stack.local import netns as net
 from harness.stack.local.configs import MASTER_NAME
 from harness.stack.local.plan import PROVIDERS, SENTINEL_PORT, RunPlan, make_plan
-from harness.stack.local.procs import log_tail, proc_alive, proc_state, signal_group, spawn
+from harness.stack.local.procs import (
+    log_tail,
+    proc_alive,
+    proc_gone,
+    proc_state,
+    signal_group,
+    spawn,
+)
 from harness.stack.local.record import RunRecord, RunStore
 from harness.timeline import Timeline
 from harness.topology import ZONES, Endpoint, Kind, Topology
@@ -171,6 +178,14 @@ class LocalStack:
     def is_paused(self, service: str) -> bool:
         pid = self.pid(service)
         return pid is not None and proc_state(pid) in ("T", "t")
+
+    # -- ProcessProbe: /proc of this host ---------------------------------------------------------
+    def process_state(self, service: str, pid: int | None = None) -> ProcessState:
+        pid = self.pid(service) if pid is None else pid
+        if proc_gone(pid):
+            return "gone"
+        assert pid is not None
+        return "paused" if proc_state(pid) in ("T", "t") else "running"
 
     # -- Proxied / ProviderControl ---------------------------------------------------------------
     def proxies(self) -> Mapping[str, str]:

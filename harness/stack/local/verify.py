@@ -24,6 +24,8 @@ def leftovers(key: str) -> list[str]:
     if os.geteuid() == 0 and shutil.which("iptables"):
         rules = net.iptables(["-t", "filter", "-S"], check=False).splitlines()
         tag = f"chaos-harness:{key}"
-        found += [f"iptables {r}" for r in rules if f'"{tag}' in r or f" {tag}" in r]
+        fwd, chain = net.forward_comment(key), net.forward_chain(key)
+        found += [f"iptables {r}" for r in rules
+                  if f'"{tag}' in r or f" {tag}" in r or fwd in r or chain in r.split()]
     found += [f"process {pid}" for pid in find_marked(key)]
     return found
