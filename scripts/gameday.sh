@@ -5,5 +5,8 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-"$ROOT/scripts/setup.sh"
+# The default game day runs on the local substrate: set-up skips the docker part (it would start a
+# dockerd that nothing here stops). CHAOS_SETUP_DOCKER=1 prepares docker too, for a plan with
+# `substrate: docker`.
+CHAOS_SETUP_DOCKER="${CHAOS_SETUP_DOCKER:-0}" "$ROOT/scripts/setup.sh"
 exec "$ROOT/.venv/bin/python" -m harness gameday "$ROOT/experiments/gameday.yaml" "$@"
