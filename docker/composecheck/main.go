@@ -3,7 +3,7 @@
 // engine, so the compose file can be checked on machines without one. Prints the resolved
 // project as JSON (like `docker compose config --format json`) or the error and exits 1.
 //
-//	go run ./docker/composecheck -f docker-compose.ha.yml -p chaos-check [--env-file FILE]
+//	go run ./docker/composecheck -f docker-compose.ha.yml -p chaos-check [--env-file FILE] [--profile P]
 package main
 
 import (
@@ -20,11 +20,15 @@ func main() {
 	file := flag.String("f", "docker-compose.ha.yml", "compose file")
 	project := flag.String("p", "chaos-check", "project name")
 	envFile := flag.String("env-file", "", "optional env file for interpolation")
+	profile := flag.String("profile", "", "optional profile to enable (like --profile)")
 	flag.Parse()
 
 	opts := []cli.ProjectOptionsFn{cli.WithName(*project), cli.WithOsEnv}
 	if *envFile != "" {
 		opts = append(opts, cli.WithEnvFiles(*envFile), cli.WithDotEnv)
+	}
+	if *profile != "" {
+		opts = append(opts, cli.WithProfiles([]string{*profile}))
 	}
 	options, err := cli.NewProjectOptions([]string{*file}, opts...)
 	if err != nil {

@@ -75,7 +75,11 @@ def test_the_checker_rejects_what_compose_rejects(composecheck: Path, tmp_path: 
 def test_compose_file_loads_with_its_defaults(composecheck: Path) -> None:
     project = _load(composecheck)
     assert project["name"] == "chaos-check"
-    assert set(project["services"]) == {s.name for s in layout.SERVICES}
+    # the Qdrant nodes are in profile "qdrant" (started only when the engine has a Qdrant image)
+    qdrant = {s.name for s in layout.SERVICES if s.name.startswith("qdrant-")}
+    assert qdrant and set(project["services"]) == {s.name for s in layout.SERVICES} - qdrant
+    with_qdrant = _load(composecheck, "-profile", "qdrant")
+    assert set(with_qdrant["services"]) == {s.name for s in layout.SERVICES}
     assert set(project["networks"]) == set(layout.NETWORKS)
     app = project["services"]["app-az-b"]
     # env_file (the default docker/config/app.env) is merged with the per-replica variables
@@ -95,7 +99,7 @@ def test_compose_file_with_a_runs_variables_publishes_the_topology(composecheck:
     configs.write_config_dir(run.config_dir, knobs)
     env = run.compose_variables(knobs)
     run.env_file.write_text("".join(f"{k}={v}\n" for k, v in env.items()))
-    project = _load(composecheck, "-env-file", str(run.env_file))
+    project = _load(composecheck, "-env-file", str(run.env_file), "-profile", "qdrant")
     topo = layout.build_topology(run_id="cc", port_base=27050, api_key="key-1")
     for s in layout.SERVICES:
         published = {(p["host_ip"], int(p["published"]), p["target"])
