@@ -79,10 +79,19 @@ def test_other_skips_do_not_fail_ci(pytester: pytest.Pytester,
 
 def test_the_real_skip_reasons_carry_the_capability_mark(monkeypatch: pytest.MonkeyPatch
                                                          ) -> None:
+    import importlib.util
     import shutil
+    from pathlib import Path
 
-    from conftest import local_stack_skip_reason
     from tier_guard import CAPABILITY
+
+    # by path: in a whole-suite run ``conftest`` can name tests/chaos/conftest.py instead
+    path = Path(__file__).resolve().parents[1] / "conftest.py"
+    spec = importlib.util.spec_from_file_location("_tests_root_conftest", path)
+    assert spec is not None and spec.loader is not None
+    root_conftest = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(root_conftest)
+    local_stack_skip_reason = root_conftest.local_stack_skip_reason
 
     monkeypatch.setattr(shutil, "which", lambda name: None)
     reason = local_stack_skip_reason()
