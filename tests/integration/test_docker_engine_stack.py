@@ -77,6 +77,22 @@ def _answer(stack: DockerStack) -> httpx.Response:
                       json={"question": "How does Redis Sentinel fail over?"})
 
 
+def _serves_again(stack: DockerStack, within: float = 15.0) -> None:
+    """The front door answers 200 again while a zone is down. Not "the very next request":
+    on docker, a request sent right after a zone's power loss or isolation has twice (in 4
+    whole-suite runs) got a closed connection with no response (docs/docker.md, known
+    weaknesses); experiments on docker count such requests as bad, this engine test checks the
+    fault's mechanics and that service resumes."""
+
+    def ok() -> bool:
+        try:
+            return _answer(stack).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    _eventually("the front door answers 200 while the zone is down", ok, timeout=within)
+
+
 def test_the_reason_matches_available_substrates() -> None:
     assert available_substrates()["docker"] is None
 
@@ -139,7 +155,7 @@ def test_zone_isolation_cuts_the_zone_but_not_its_inside(healed: DockerStack) ->
     assert s.reachable("az-a", ep["redis-az-b"])  # the other zones still talk
     _eventually("HAProxy marks app-az-c DOWN",
                 lambda: s.haproxy_states().get("app-az-c", "") != "UP")
-    assert _answer(s).status_code == 200
+    _serves_again(s)
     s.rejoin_zone("az-c")
     assert not s.is_isolated("az-c")
     assert s.reachable("az-c", ep["redis-az-a"]) and s.reachable("edge", ep["app-az-c"])
@@ -206,7 +222,7 @@ def test_fault_zone_power(healed: DockerStack) -> None:
     with _applied(healed, "zone-power", target="zone=az-b") as h:  # type: ignore[attr-defined]
         assert h.landed, h.detail
         assert not healed.is_running("app-az-b") and not healed.is_running("redis-az-b")
-        assert _answer(healed).status_code == 200
+        _serves_again(healed)
     assert h.recovered, h.recover_detail
 
 
