@@ -45,7 +45,7 @@ class NetworkFaultsMixin:
         self._note(f"zone {zone} isolated (link down)", zone=zone)
 
     def rejoin_zone(self, zone: str) -> None:
-        net.set_link(self.plan.veth(self._zone(zone)), True)
+        net.set_link(self.plan.veth(self._zone(zone)), True, peer_netns=self.plan.netns(zone))
         self._note(f"zone {zone} rejoined (link up)", zone=zone)
 
     def is_isolated(self, zone: str) -> bool:
@@ -127,7 +127,7 @@ class NetworkFaultsMixin:
         done = []
         for place in (*ZONES, EXTERNAL):
             if not net.link_is_up(self.plan.veth(place)):
-                net.set_link(self.plan.veth(place), True)
+                net.set_link(self.plan.veth(place), True, peer_netns=self.plan.netns(place))
                 done.append(f"link {self.plan.veth(place)} up ({place} rejoined)")
         done += [f"iptables -D {r}" for r in net.delete_tagged_rules(self.plan.tag)]
         for place in (*ZONES, EXTERNAL):

@@ -16,6 +16,7 @@ import shlex
 import shutil
 import socket
 import subprocess
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -166,8 +167,41 @@ def destroy_network(namespaces: Sequence[str], links: Sequence[str]) -> list[str
     return done
 
 
-def set_link(name: str, up: bool) -> None:
+def set_link(name: str, up: bool, *, peer_netns: str | None = None,
+             settle: float = 5.0) -> None:
+    """Set a bridge-side veth down or up; "up" returns once the kernel carries traffic again.
+
+    ``ip link set up`` only flags the device: the carrier change is applied later by the
+    kernel's link watcher (rate-limited to about once a second), and until then the device's
+    queue discards what is sent, so a connect made right after "up" loses its SYN and waits for
+    the 1 s retransmission. Up therefore waits, at most ``settle`` seconds, until both ends
+    (this one, and ``eth0`` in ``peer_netns`` when given) report operstate ``up``.
+    """
     run(["ip", "link", "set", name, "up" if up else "down"])
+    if not up:
+        return
+    deadline = time.monotonic() + settle
+    while not (_operstate(name) == "up" and (
+            peer_netns is None or _operstate("eth0", peer_netns) == "up")):
+        if time.monotonic() > deadline:
+            raise StackError(
+                f"link {name} was set up but did not come up within {settle:g} s "
+                f"(operstate {_operstate(name)!r}); check `ip link show {name}`",
+                component="network")
+        time.sleep(0.02)
+
+
+def _operstate(name: str, netns: str | None = None) -> str:
+    if netns is None:
+        try:
+            return Path("/sys/class/net", name, "operstate").read_text().strip()
+        except OSError:
+            return "absent"
+    res = run(["ip", "-n", netns, "-j", "link", "show", name], check=False)
+    try:
+        return str(json.loads(res.stdout)[0].get("operstate", "")).lower()
+    except (ValueError, IndexError, AttributeError):
+        return "absent"
 
 
 def link_is_up(name: str) -> bool:
