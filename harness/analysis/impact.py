@@ -9,8 +9,10 @@ Definitions (docs/MEASUREMENT.md, "Failover and recovery times"):
   at ``intended + L``, so the window is ``[t0, t0 + D]``: its length is ``D`` to within about two
   inter-arrival gaps (calibration: 2.0 s pause -> 2.0 s window).
 * A fault's **active span** is ``[fault.inject, fault.revert]`` (``fault.reverted`` if no revert
-  event; the end of the timeline if neither). A window belongs to a fault when it overlaps
-  ``[inject, revert + impact_grace_s]``. With several candidates (overlapping faults), the window
+  event; the end of the timeline if neither). Its **settled end** is when the revert was
+  confirmed (``fault.reverted``: e.g. the restarted process answers again), never before the
+  revert: a revert that takes 9 s (a replica restarting) is still the fault's doing. A window
+  belongs to a fault when it overlaps ``[inject, settled end + impact_grace_s]``. With several candidates (overlapping faults), the window
   goes to the fault with the most recent *transition* (inject or revert) at or before the
   window's start + ``impact_gap_s``; if none, to the earliest injected candidate. Each window, and
   so each bad request, belongs to at most one fault; other bad requests are *unattributed*.
@@ -50,6 +52,7 @@ class FaultRecord:
     verified_ok: bool | None = None  # None: no fault.verified event
     verification: str = ""
     revert_ns: int | None = None
+    reverted_ns: int | None = None  # when the revert was confirmed (fault.reverted)
     reverted_ok: bool | None = None
     reverted_detail: str = ""
 
@@ -59,6 +62,12 @@ class FaultRecord:
 
     def active_end(self, timeline_end_ns: int) -> int:
         return timeline_end_ns if self.revert_ns is None else self.revert_ns
+
+    def settled_end(self, timeline_end_ns: int) -> int:
+        """When the revert was confirmed (not before the active end); impact up to a grace
+        after this still belongs to the fault."""
+        end = self.active_end(timeline_end_ns)
+        return end if self.reverted_ns is None else max(end, self.reverted_ns)
 
 
 def _fault_fields(inject: Event) -> dict[str, Any]:
@@ -96,6 +105,7 @@ def parse_faults(events: Sequence[Event],
         elif e.kind == "fault.reverted":
             rec["reverted_ok"] = bool(e.get("ok", False))
             rec["reverted_detail"] = str(e.get("detail", ""))
+            rec["reverted_ns"] = e.t_ns
             rec.setdefault("revert_ns", e.t_ns)
             rec.setdefault("revert_kind", "reverted")
     out = []
@@ -151,7 +161,7 @@ def attribute_windows(windows: ImpactWindows, faults: Sequence[FaultRecord], *, 
     owner = np.full(len(windows), -1, dtype=np.int64)
     if not faults or not len(windows):
         return owner
-    spans = [(f.inject_ns, f.active_end(timeline_end_ns) + grace_ns) for f in faults]
+    spans = [(f.inject_ns, f.settled_end(timeline_end_ns) + grace_ns) for f in faults]
     near = np.zeros(len(windows), dtype=bool)
     for s, e in spans:
         near |= (windows.start <= e) & (windows.end >= s)

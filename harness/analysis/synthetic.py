@@ -53,6 +53,8 @@ class SyntheticFault:
     params: dict[str, Any] = field(default_factory=dict)
     #: upstream calls the exercise samples show while the fault was on (None: no samples)
     exercise_calls: int | None = 100
+    #: how long the revert took to be confirmed (``fault.reverted`` after ``fault.revert``)
+    settle_s: float = 0.001
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -111,7 +113,8 @@ def _fault_events(tl: Timeline, f: SyntheticFault, origin_ns: int) -> None:
                          phase="revert", counters={counter: 1000.0 + f.exercise_calls},
                          rule="gated", wanted=[counter], errors={}, probes={})
         tl.add_event("fault.revert", "fault", t_ns=r, fault_id=f.fault_id)
-        tl.add_event("fault.reverted", "fault", t_ns=r + MS, fault_id=f.fault_id,
+        tl.add_event("fault.reverted", "fault", t_ns=r + round(f.settle_s * S),
+                     fault_id=f.fault_id,
                      ok=f.reverted_ok, detail="" if f.reverted_ok else "still active")
 
 

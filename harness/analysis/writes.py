@@ -21,7 +21,8 @@ and the ingest log), for the writes that store **acknowledged**:
   more than one point; Redis: the write id more than once in the ingest log -- a re-sent
   non-idempotent write, e.g. a proxy retry).
 
-A write belongs to every fault whose span ``[inject, revert + grace)`` holds its send time.
+A write belongs to every fault whose span ``[inject, settled end + grace)`` holds its send time
+(settled end: the revert confirmed, :meth:`FaultRecord.settled_end`).
 A fault's **store** is ``redis`` when the fault names Redis or Sentinel (its name, target or
 services), ``qdrant`` when it names Qdrant, and otherwise (zone, app, provider faults) ``qdrant``
 when the Qdrant store was read back, else ``redis``.
@@ -157,7 +158,7 @@ def check_writes(events: Iterable[Event], *, grace_ns: int = 5_000_000_000,
     per_fault: dict[str, WriteCheck] = {}
     checks: list[Check] = []
     for f in parse_faults(events):
-        lo, hi = f.inject_ns, f.active_end(end) + grace_ns
+        lo, hi = f.inject_ns, f.settled_end(end) + grace_ns
         mine = [o for o in ops if lo <= o.sent_ns < hi]
         store = _fault_store(f, readable)
         c = per_fault[f.fault_id] = _judge(mine, ops, readbacks.get(store), store)

@@ -123,6 +123,18 @@ def test_impact_just_inside_the_grace_after_revert_belongs_to_the_fault() -> Non
     assert analyse(tl, spec(impact_grace_s=4.0)).unattributed_bad == 50
 
 
+def test_impact_while_a_slow_revert_settles_belongs_to_the_fault() -> None:
+    # a killed replica reverted at 12 s answers again only at 21 s (its restart); what goes
+    # wrong 7-11 s after the revert is the fault's cost, not background
+    tl = synthetic_timeline(duration_s=60, rate=100, faults=[pause(10, 12, settle_s=9.0)],
+                            outages=[Outage(start_s=19, end_s=23, mode="error")])
+    a = analyse(tl, spec(impact_grace_s=5.0))
+    assert a.faults[0].bad_requests == 400 and a.unattributed_bad == 0
+    quick = synthetic_timeline(duration_s=60, rate=100, faults=[pause(10, 12)],
+                               outages=[Outage(start_s=19, end_s=23, mode="error")])
+    assert analyse(quick, spec(impact_grace_s=5.0)).unattributed_bad == 400
+
+
 # -- detection and recovery ------------------------------------------------------------------
 def test_detect_and_recover_from_observer_states() -> None:
     obs = [Observation(t_s=11.0, subject="haproxy/app/app-az-a", healthy=False),
