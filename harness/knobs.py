@@ -129,6 +129,11 @@ KNOBS: Mapping[str, Knob] = {k.name: k for k in (
        help="timeout connect"),
     _K(name="haproxy.timeout_server_ms", type=int, default=10000, minimum=100, maximum=600000,
        help="timeout server (per attempt)"),
+    _K(name="haproxy.server_maxconn", type=int, default=32, minimum=0, maximum=100000,
+       help="requests in flight per app replica (0: no limit); more wait in HAProxy's queue, "
+            "so a busy replica's event loop stays short enough to answer its health checks"),
+    _K(name="haproxy.timeout_queue_ms", type=int, default=5000, minimum=100, maximum=600000,
+       help="timeout queue: how long a request may wait for a free slot before a 503"),
     _K(name="haproxy.observe_layer7", type=bool, default=True,
        help="passive checks: mark a server DOWN after consecutive layer-7 errors"),
     # -- Redis and Sentinel ------------------------------------------------------------------------

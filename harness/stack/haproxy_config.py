@@ -32,6 +32,11 @@ def haproxy_config(addresses: Mapping[str, str], knobs: Mapping[str, Any], *, st
     default_server = f"inter {inter} fastinter {inter} downinter {inter} fall {fall} rise {rise}"
     if knobs["haproxy.observe_layer7"]:
         default_server += f" observe layer7 error-limit {OBSERVE_ERROR_LIMIT} on-error mark-down"
+    app_server = default_server
+    if knobs["haproxy.server_maxconn"]:
+        # queue at the load balancer, not in the replica: with a single-threaded replica every
+        # request in flight is CPU work ahead of its /healthz answer
+        app_server += f" maxconn {knobs['haproxy.server_maxconn']}"
     out = [
         "global",  # no log target: in foreground (-db) state changes go to stderr once
         f"  stats socket {stats_socket} mode 600 level admin",
@@ -44,6 +49,7 @@ def haproxy_config(addresses: Mapping[str, str], knobs: Mapping[str, Any], *, st
         "  timeout client 60s",
         f"  timeout server {knobs['haproxy.timeout_server_ms']}ms",
         f"  timeout check {max(100, min(int(inter), 2000))}ms",
+        f"  timeout queue {knobs['haproxy.timeout_queue_ms']}ms",
         "  timeout http-keep-alive 10s",
         f"  retries {knobs['haproxy.retries']}",
         "  option redispatch 1" if knobs["haproxy.redispatch"] else "  no option redispatch",
@@ -58,7 +64,7 @@ def haproxy_config(addresses: Mapping[str, str], knobs: Mapping[str, Any], *, st
         "  option httpchk",
         "  http-check send meth GET uri /healthz",
         "  http-check expect status 200",
-        f"  default-server {default_server} on-marked-down shutdown-sessions",
+        f"  default-server {app_server} on-marked-down shutdown-sessions",
     ]
     out += [f"  server app-{z} {addresses[z]}:{APP_PORT} check" for z in ZONES]
     out += [

@@ -109,6 +109,8 @@ def test_haproxy_defaults() -> None:
     assert "http-check send meth GET uri /healthz" in text
     assert "inter 500 fastinter 500 downinter 500 fall 2 rise 2 observe layer7" in text
     assert "timeout connect 500ms" in text and "timeout server 10000ms" in text
+    assert "on-error mark-down maxconn 32 on-marked-down" in text  # app servers only
+    assert "timeout queue 5000ms" in text
     for zone in ZONES:
         assert f"server app-{zone} {plan().ip(zone)}:8000 check" in text
     assert "prometheus-exporter" in text and "backend qdrant" not in text
@@ -123,6 +125,11 @@ def test_haproxy_follows_knobs_and_cluster_mode() -> None:
     assert "retries 0" in text and "no option redispatch" in text
     assert "retry-on none" in text and "observe layer7" not in text
     assert "inter 200 fastinter 200 downinter 200 fall 3 rise 4" in text
+    assert "maxconn 32" in text.split("backend qdrant")[0]
+    assert "maxconn 32" not in text.split("backend qdrant")[1]
+    unlimited = configs.haproxy_config(plan(), resolve_knobs({"haproxy.server_maxconn": 0}),
+                                       stats_socket="/s", cluster=False)
+    assert "maxconn 32" not in unlimited and "  maxconn 5000" in unlimited
     assert "backend qdrant" in text and "uri /readyz" in text
     assert "server qdrant-az-c 10.213.7.13:6333 check" in text
 
