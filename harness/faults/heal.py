@@ -1,9 +1,14 @@
 """Heal everything, and remember faults left injected by ``chaos-harness fault inject``.
 
-``heal_all`` always works and always runs in the runner's ``finally``: it reverts every fault
-this process still holds, every fault recorded in the stack's state dir by the CLI, resets
-Toxiproxy (``POST /reset``), clears the provider simulators, lets the substrate undo what it
-knows (iptables rules, links down, paused and killed processes), then rejoins Redis replicas.
+:func:`heal_all` is the one way to heal a stack: the experiment runner (in its ``finally``),
+``chaos-harness heal``, the game day (between experiments and in the random search) and the test
+fixtures all call it. In order it reverts every fault this process still holds and every fault
+recorded in the stack's state dir by the CLI, lets the substrate undo what only it knows
+(``Stack.undo_substrate_faults``: links down, iptables rules, paused and stopped processes,
+drained HAProxy servers), resets Toxiproxy (``POST /reset``; on a Toxiproxy the harness does not
+own, only its ``chaos-*`` toxics are removed), clears the provider simulators, then rejoins Redis
+replicas; with a timeline it records one ``heal`` event. It never raises for a single failure:
+a step that fails is reported in the returned list and in the event's ``failed``.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from harness.faults.base import FaultHandle, Injection, active_handles
 from harness.faults.registry import build_fault
 from harness.faults.restore import rejoin_redis
 from harness.stack.base import Killable, ProviderControl, Proxied, Stack
-from harness.stack.heal import heal_toxiproxy
+from harness.stack.heal import heal_providers, heal_toxiproxy, remove_our_toxics
 from harness.timeline import Timeline
 from harness.topology import Kind
 
@@ -104,14 +109,19 @@ def heal_all(stack: Stack, timeline: Timeline | None = None) -> list[str]:
         _attempt(what, f"revert recorded {rec.get('id')}",
                  lambda r=rec: f"reverted recorded {r['name']} {r['id']}: "
                                f"{revert_record(stack, tl, r).recover_detail}", failed)
-    _attempt(what, "substrate heal", stack.heal_all, failed)  # restarts what is down first
-    if isinstance(stack, Proxied) and getattr(stack, "owns_toxiproxy", True):
-        # Again after the substrate's heal, which may have restarted Toxiproxy; it resets only
-        # when a toxic or a disabled proxy is left, so the report never claims a needless heal.
-        _attempt(what, "toxiproxy reset", lambda: heal_toxiproxy(stack.toxiproxy_url), failed)
+    # the substrate first: it restarts what is down, Toxiproxy and the simulators included
+    _attempt(what, "substrate heal", stack.undo_substrate_faults, failed)
+    if isinstance(stack, Proxied):
+        if getattr(stack, "owns_toxiproxy", True):
+            # resets only when a toxic or a disabled proxy is left, so the report never claims
+            # a needless heal; waits a moment for a Toxiproxy the substrate just restarted
+            _attempt(what, "toxiproxy reset", lambda: heal_toxiproxy(stack.toxiproxy_url),
+                     failed)
+        else:
+            _attempt(what, "toxiproxy cleanup",
+                     lambda: remove_our_toxics(stack.toxiproxy_url), failed)
     if isinstance(stack, ProviderControl):
-        from harness.faults.provider import clear_providers
-        _attempt(what, "provider clear", lambda: clear_providers(stack), failed)
+        _attempt(what, "provider clear", lambda: heal_providers(stack), failed)
     if isinstance(stack, Killable):
         redis = [s.name for s in stack.topology.of_kind(Kind.REDIS)]
         _attempt(what, "redis rejoin", lambda: rejoin_redis(stack, redis, timeout=5.0), failed)

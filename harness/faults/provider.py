@@ -19,7 +19,7 @@ from harness.faults.registry import register
 from harness.simulators.control import ProviderControlClient
 from harness.stack.base import ProviderControl, Stack
 
-__all__ = ["PROVIDER_FAULTS", "ProviderFault", "clear_providers"]
+__all__ = ["PROVIDER_FAULTS", "ProviderFault"]
 
 PROVIDERS = ("primary", "fallback")
 _PROVIDER = Param(name="provider", type="str", choices=PROVIDERS, default="primary",
@@ -32,15 +32,6 @@ def _client(stack: Stack, provider: str) -> ProviderControlClient:
     assert isinstance(stack, ProviderControl)
     url, token = stack.provider_control(provider)
     return ProviderControlClient(url, token)
-
-
-def clear_providers(stack: Stack) -> list[str]:
-    """Switch every fault of every simulator off; returns what was cleared."""
-    done: list[str] = []
-    for provider in PROVIDERS:
-        with _client(stack, provider) as ctl:
-            done.extend(f"provider {provider}: {kind} cleared" for kind in ctl.clear())
-    return done
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -96,8 +96,11 @@ class Stack(Protocol):
         """Block until the stack is fully ready (raises StackError with log tails)."""
         ...
 
-    def heal_all(self) -> list[str]:
-        """Undo every fault of ours: returns what was done (empty when nothing was needed)."""
+    def undo_substrate_faults(self) -> list[str]:
+        """Undo what only this substrate knows how to undo (cut links and iptables rules,
+        paused and stopped processes, drained HAProxy servers); returns what was done, empty
+        when nothing was needed. A primitive: callers heal with ``harness.faults.heal_all``,
+        which calls this and also reverts faults, Toxiproxy and the provider simulators."""
         ...
 
     def reachable(self, src: str, dst: Endpoint, timeout: float = 1.0) -> bool:

@@ -1,7 +1,9 @@
-"""The parts of ``heal_all`` that talk to Toxiproxy and the provider simulators (any substrate).
+"""Primitives of ``harness.faults.heal_all`` that talk to Toxiproxy and the provider simulators
+(any substrate). Only ``heal_all`` calls them; they are here because they speak the stack's
+servers' APIs, which the fault layer reaches through ``harness.stack``.
 
-Both servers may have just been restarted by the heal itself, so each call retries for a few
-seconds before it reports the server as not answering.
+Both servers may have just been restarted by the heal itself, so ``heal_toxiproxy`` and
+``heal_providers`` retry for a few seconds before they report the server as not answering.
 """
 
 from __future__ import annotations
@@ -9,11 +11,13 @@ from __future__ import annotations
 import time
 from typing import Protocol
 
+import httpx
+
 from harness.errors import HarnessError
 from harness.simulators.control import ProviderControlClient
 from harness.stack.toxiproxy_api import toxiproxy_get, toxiproxy_reset
 
-__all__ = ["heal_providers", "heal_toxiproxy"]
+__all__ = ["heal_providers", "heal_toxiproxy", "remove_our_toxics"]
 
 
 class _HasProviders(Protocol):
@@ -36,6 +40,28 @@ def heal_toxiproxy(url: str, *, patience: float = 5.0) -> list[str]:
         return []
     toxiproxy_reset(url)
     return [f"toxiproxy reset ({', '.join(sorted(dirty))})"]
+
+
+def remove_our_toxics(url: str) -> list[str]:
+    """Delete only the toxics the harness added (named ``chaos-*``), for a Toxiproxy the
+    harness does not own (the external substrate): a reset would remove the owners' toxics."""
+    try:
+        proxies = toxiproxy_get(url)
+    except (httpx.HTTPError, ValueError) as exc:
+        return [f"toxiproxy not answering at {url}: {exc}"]
+    done: list[str] = []
+    for name, proxy in proxies.items():
+        for toxic in proxy.get("toxics") or ():
+            if not str(toxic.get("name", "")).startswith("chaos-"):
+                continue  # not ours
+            try:
+                httpx.delete(f"{url}/proxies/{name}/toxics/{toxic['name']}",
+                             timeout=2.0).raise_for_status()
+            except httpx.HTTPError as exc:
+                done.append(f"toxiproxy {name}: removing {toxic['name']} failed: {exc}")
+                continue
+            done.append(f"toxiproxy {name}: removed our toxic {toxic['name']}")
+    return done
 
 
 def heal_providers(stack: _HasProviders, *, patience: float = 5.0) -> list[str]:

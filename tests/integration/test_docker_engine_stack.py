@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from harness.errors import UnsupportedFault
-from harness.faults import build_fault
+from harness.faults import build_fault, heal_all
 from harness.simulators.control import ProviderControlClient
 from harness.stack import ProcessProbe, available_substrates, open_stack
 from harness.stack.docker import DockerStack, docker_problem
@@ -63,7 +63,7 @@ def stack() -> Iterator[DockerStack]:
 @pytest.fixture
 def healed(stack: DockerStack) -> Iterator[DockerStack]:
     yield stack
-    stack.heal_all()
+    heal_all(stack)
     stack.wait_ready(120.0)
 
 
@@ -180,7 +180,7 @@ def test_toxiproxy_and_providers_answer(stack: DockerStack) -> None:
 
 
 def test_heal_all_on_a_clean_stack_does_nothing(stack: DockerStack) -> None:
-    assert stack.heal_all() == []
+    assert heal_all(stack) == []
 
 
 # -- the fault framework on docker: every fault lands and is verified reverted ----------------------

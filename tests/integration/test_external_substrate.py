@@ -14,7 +14,7 @@ import pytest
 
 from harness.errors import UnsupportedFault
 from harness.experiment.model import Experiment
-from harness.faults import build_fault
+from harness.faults import build_fault, heal_all
 from harness.faults.sentinel import current_master
 from harness.stack.external import capabilities, open_external_stack, write_topology_file
 from harness.stack.haproxy_api import haproxy_servers
@@ -32,7 +32,7 @@ def external(healed_stack: Any, tmp_path: Path,
         monkeypatch.setenv(name, value)
     with open_external_stack(path, confirmed=True) as ext:
         yield ext, secrets
-        ext.heal_all()
+        heal_all(ext)
 
 
 def _haproxy_cmd(sock: str, command: str) -> str:
@@ -207,7 +207,6 @@ def test_heal_touches_only_what_the_harness_added(external: tuple[Any, dict[str,
     import httpx
 
     from harness.errors import FaultError
-    from harness.faults import heal_all
     from harness.stack.haproxy_api import runtime_command
 
     ext, _ = external

@@ -138,6 +138,7 @@ def test_zone_isolation_and_partition(healed_stack) -> None:
 
 def test_heal_all_undoes_everything(healed_stack) -> None:
     stack = healed_stack
+    from harness.faults import heal_all
     from harness.simulators.control import ProviderControlClient
 
     url, token = stack.provider_control("fallback")
@@ -151,13 +152,13 @@ def test_heal_all_undoes_everything(healed_stack) -> None:
     stack.pause("app-az-a")
     stack.kill("sentinel-az-c")
     clients.haproxy_command(stack.haproxy_socket, "set server app/app-az-c state maint")
-    done = stack.heal_all()
+    done = heal_all(stack)
     text = "\n".join(done)
     for expected in ("az-b rejoined", "iptables -D FORWARD", "(in ch-", "resumed app-az-a",
                      "restarted sentinel-az-c", "toxiproxy reset", "provider-fallback",
                      "haproxy app/app-az-c MAINT -> ready"):
         assert expected in text, (expected, done)
-    assert stack.heal_all() == []
+    assert heal_all(stack) == []
     stack.wait_ready(30.0)
 
 

@@ -164,7 +164,7 @@ def test_loopback_fallback(need, monkeypatch: pytest.MonkeyPatch) -> None:
         assert seen == {"app-az-a", "app-az-b", "app-az-c"}
         assert stack.roles("redis-master") == ["redis-az-a"]
         stack.kill("redis-az-b")
-        assert stack.heal_all() == ["restarted redis-az-b"]
+        assert stack.undo_substrate_faults() == ["restarted redis-az-b"]
     assert leftovers(key) == []
 
 

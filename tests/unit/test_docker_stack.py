@@ -179,19 +179,15 @@ def test_zone_cut_removes_the_zones_backbone_links_and_rejoin_restores_aliases(
         stack.isolate_zone("az-z")
 
 
-def test_heal_all_undoes_everything(stack: DockerStack, fake: FakeClient,
-                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(stack_mod, "heal_toxiproxy", lambda url: ["toxiproxy reset (qdrant)"])
-    monkeypatch.setattr(stack_mod, "heal_providers", lambda s: [])
+def test_undo_substrate_faults_undoes_zones_and_containers(stack: DockerStack,
+                                                          fake: FakeClient) -> None:
     stack.isolate_zone("az-c")
     stack.pause("haproxy")
     stack.kill("app-az-a")
-    done = stack.heal_all()
-    assert done == ["rejoined zone az-c", "resumed haproxy", "restarted app-az-a",
-                    "toxiproxy reset (qdrant)"]
+    done = stack.undo_substrate_faults()
+    assert done == ["rejoined zone az-c", "resumed haproxy", "restarted app-az-a"]
     assert not stack.is_isolated("az-c") and stack.is_running("app-az-a")
-    monkeypatch.setattr(stack_mod, "heal_toxiproxy", lambda url: [])
-    assert stack.heal_all() == []
+    assert stack.undo_substrate_faults() == []
 
 
 def test_roles_follow_the_sentinel_majority(stack: DockerStack,

@@ -82,7 +82,7 @@ class FakeStack:
     def wait_ready(self, timeout: float = 30.0) -> None:
         return None
 
-    def heal_all(self) -> list[str]:
+    def undo_substrate_faults(self) -> list[str]:
         self.healed += 1
         return ["fake heal"]
 
@@ -361,3 +361,55 @@ def test_heal_all_reverts_everything_and_records_a_heal_event(stack: FakeStack) 
     (ev,) = tl.events_of("heal")
     assert ev.get("what") == what
     assert heal_all(stack, None) == ["fake heal"]  # nothing left: only the substrate's own
+
+
+class _ServersStack:
+    """Proxied + ProviderControl, no processes: what ``heal_all`` asks the servers."""
+
+    toxiproxy_url = "http://toxiproxy.invalid"
+
+    def __init__(self, state_dir: Path, *, owns_toxiproxy: bool) -> None:
+        self.state_dir = state_dir
+        self.owns_toxiproxy = owns_toxiproxy
+
+    def undo_substrate_faults(self) -> list[str]:
+        return ["substrate"]
+
+    def proxies(self) -> dict[str, str]:
+        return {}
+
+    def provider_control(self, provider: str) -> tuple[str, str]:
+        return "http://provider.invalid", "token"
+
+
+@pytest.mark.parametrize("owns", [True, False])
+def test_heal_all_heals_toxiproxy_and_providers_after_the_substrate(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, owns: bool) -> None:
+    from harness.faults import heal as heal_mod
+
+    monkeypatch.setattr(heal_mod, "heal_toxiproxy", lambda url: ["toxiproxy reset (x)"])
+    monkeypatch.setattr(heal_mod, "remove_our_toxics", lambda url: ["removed chaos-x"])
+    monkeypatch.setattr(heal_mod, "heal_providers", lambda s: ["provider-primary: cleared y"])
+    tl = Timeline()
+    what = heal_all(_ServersStack(tmp_path, owns_toxiproxy=owns), tl)  # type: ignore[arg-type]
+    toxics = "toxiproxy reset (x)" if owns else "removed chaos-x"  # never reset what is not ours
+    assert what == ["substrate", toxics, "provider-primary: cleared y"]
+    (ev,) = tl.events_of("heal")
+    assert ev.get("failed") == []
+
+
+def test_heal_all_reports_a_failed_step_and_goes_on(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from harness.errors import HarnessError
+    from harness.faults import heal as heal_mod
+
+    def down(url: str) -> list[str]:
+        raise HarnessError("toxiproxy is down")
+
+    monkeypatch.setattr(heal_mod, "heal_toxiproxy", down)
+    monkeypatch.setattr(heal_mod, "heal_providers", lambda s: [])
+    tl = Timeline()
+    what = heal_all(_ServersStack(tmp_path, owns_toxiproxy=True), tl)  # type: ignore[arg-type]
+    assert what[0] == "substrate" and what[1].startswith("toxiproxy reset failed: ")
+    (ev,) = tl.events_of("heal")
+    assert ev.get("failed") == [what[1]]

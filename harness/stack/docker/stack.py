@@ -22,7 +22,6 @@ from harness.stack.base import ProcessState, ServiceStatus, StackStatus
 from harness.stack.docker import clients, layout
 from harness.stack.docker.configs import COLLECTION
 from harness.stack.docker.record import DockerRun
-from harness.stack.heal import heal_providers, heal_toxiproxy
 from harness.stack.redis_api import redis_call
 from harness.timeline import Timeline
 from harness.topology import EDGE, EXTERNAL, ZONES, Endpoint, Kind, Topology
@@ -313,9 +312,10 @@ class DockerStack:
 
         wait_ready(self, timeout=timeout)
 
-    def heal_all(self) -> list[str]:
-        """Rejoin cut zones, resume paused and start stopped containers, reset Toxiproxy and
-        clear provider faults. Returns what was done (empty when nothing was needed)."""
+    def undo_substrate_faults(self) -> list[str]:
+        """Rejoin cut zones, resume paused and start stopped containers. Returns what was done
+        (empty when nothing was needed). Toxiproxy and the provider simulators are healed by
+        ``harness.faults.heal_all``."""
         done = []
         for zone in ZONES:
             if self.is_isolated(zone):
@@ -329,10 +329,8 @@ class DockerStack:
             if not self.is_running(s.name):
                 self.start(s.name)
                 done.append(f"restarted {s.name}")
-        done += heal_toxiproxy(self.toxiproxy_url)
-        done += heal_providers(self)
         if done:
-            self._note("heal_all", what=done)
+            self._note("undo_substrate_faults", what=done)
         return done
 
     # -- status ----------------------------------------------------------------------------------

@@ -10,8 +10,8 @@ reason names the section to add (:meth:`ExternalStack.capability_hint`). It is n
 over someone else's deployment (use a ``user-command`` fault for those).
 
 It never starts or stops anything: ``down()`` only removes the harness's own scratch directory,
-and ``heal_all()`` removes only what the harness added (toxics named ``chaos-*``, faults set on
-the provider simulators); faults it injected are reverted by the fault layer.
+and ``harness.faults.heal_all`` removes only what the harness added (toxics named ``chaos-*``,
+faults set on the provider simulators) besides reverting the faults it injected.
 """
 
 from __future__ import annotations
@@ -34,7 +34,6 @@ from harness.errors import ConfigError, StackError
 from harness.stack import haproxy_api
 from harness.stack.base import ServiceStatus, StackStatus
 from harness.stack.external.model import TopologyFile
-from harness.stack.heal import heal_providers
 from harness.stack.toxiproxy_api import toxiproxy_get
 from harness.timeline import Timeline
 from harness.topology import EDGE, EXTERNAL, Endpoint, Kind, Service, Topology
@@ -269,31 +268,11 @@ class ExternalStack:
                                       "and that this host may reach them")
             time.sleep(0.5)
 
-    def heal_all(self) -> list[str]:
-        """Remove only what the harness added: toxics named ``chaos-*`` and faults set on the
-        provider simulators. Nothing else of the deployment is touched."""
-        done: list[str] = []
-        if self.spec.toxiproxy is not None:
-            try:
-                proxies = toxiproxy_get(self.spec.toxiproxy.api)
-            except (httpx.HTTPError, ValueError) as exc:
-                return [f"toxiproxy not answering at {self.spec.toxiproxy.api}: {exc}"]
-            for name, proxy in proxies.items():
-                for toxic in proxy.get("toxics") or ():
-                    if not str(toxic.get("name", "")).startswith("chaos-"):
-                        continue  # not ours
-                    try:
-                        httpx.delete(f"{self.spec.toxiproxy.api}/proxies/{name}/toxics/"
-                                     f"{toxic['name']}", timeout=2.0).raise_for_status()
-                    except httpx.HTTPError as exc:
-                        done.append(f"toxiproxy {name}: removing {toxic['name']} failed: {exc}")
-                        continue
-                    done.append(f"toxiproxy {name}: removed our toxic {toxic['name']}")
-        if self.spec.providers:
-            done += heal_providers(self, patience=3.0)  # type: ignore[arg-type]
-        if done:
-            self._note("heal_all", what=done)
-        return done
+    def undo_substrate_faults(self) -> list[str]:
+        """Nothing: the harness has no process or network powers here. What it added to the
+        deployment (toxics named ``chaos-*``, faults set on the provider simulators) is removed
+        by ``harness.faults.heal_all``, which never resets Toxiproxy on this substrate."""
+        return []
 
     def status(self) -> StackStatus:
         services = []

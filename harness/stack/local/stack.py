@@ -21,7 +21,6 @@ from typing import Any
 from harness.errors import ConfigError, StackError
 from harness.knobs import resolve_knobs
 from harness.stack.base import ProcessState, ServiceStatus, StackStatus
-from harness.stack.heal import heal_providers, heal_toxiproxy
 from harness.stack.local import clients
 from harness.stack.local import netns as net
 from harness.stack.local.configs import MASTER_NAME
@@ -257,8 +256,10 @@ class LocalStack:
     def _heal_network(self) -> list[str]:
         return []
 
-    def heal_all(self) -> list[str]:
-        """Undo every fault of ours; returns what was done (empty when nothing was needed)."""
+    def undo_substrate_faults(self) -> list[str]:
+        """Rejoin links, drop our iptables rules, resume paused and start stopped processes,
+        put drained HAProxy servers back. Returns what was done (empty when nothing was needed).
+        Toxiproxy and the provider simulators are healed by ``harness.faults.heal_all``."""
         done = self._heal_network()
         for service in self._rec.procs:
             if self.is_paused(service):
@@ -269,10 +270,8 @@ class LocalStack:
                 self.start(service)
                 done.append(f"restarted {service}")
         done += self._heal_haproxy()
-        done += self._heal_toxiproxy()
-        done += self._heal_providers()
         if done:
-            self._note("heal_all", what=done)
+            self._note("undo_substrate_faults", what=done)
         return done
 
     def _heal_haproxy(self) -> list[str]:
@@ -295,12 +294,6 @@ class LocalStack:
                                             f"set server {backend}/{server} state ready")
                     done.append(f"haproxy {backend}/{server} {state} -> ready")
         return done
-
-    def _heal_toxiproxy(self) -> list[str]:
-        return heal_toxiproxy(self.toxiproxy_url, patience=3.0)
-
-    def _heal_providers(self) -> list[str]:
-        return heal_providers(self, patience=3.0)
 
     # -- status ----------------------------------------------------------------------------------
     def _service_status(self, name: str, hap: Mapping[str, str],
