@@ -1,8 +1,18 @@
 """Three-valued verdicts (the Jepsen ``true / false / unknown``) and how they combine.
 
-``combine`` ranks FAIL over INCONCLUSIVE over PASS: one failed check fails the run, and a run with
-anything unproven (an unlanded fault, a generator that fell behind, too few requests) is never a
-PASS. Combining nothing is INCONCLUSIVE: an empty set of checks proves nothing.
+:func:`combine` is the one combiner of the harness: the checks of one run
+(:func:`combine_checks`), the experiments of ``chaos-harness run`` (its exit code), the
+experiments of a game day (``GamedayResult.verdict``) and the rules of the CI gate
+(``GateResult.outcome``) all combine through it. Precedence:
+
+* any FAIL -> FAIL: one failed check fails the whole;
+* else any INCONCLUSIVE -> INCONCLUSIVE: anything unproven (an unlanded fault, a generator that
+  fell behind, too few requests, a skipped experiment or one that errored) is never a PASS;
+* else PASS;
+* nothing at all -> INCONCLUSIVE: an empty set of checks proves nothing.
+
+Callers map their extra states before combining: a skipped experiment or one that errored is
+INCONCLUSIVE; a gate rule that did not apply (``SKIP``) is left out.
 """
 
 from __future__ import annotations
@@ -26,8 +36,11 @@ class Verdict(StrEnum):
 _RANK = {Verdict.PASS: 0, Verdict.INCONCLUSIVE: 1, Verdict.FAIL: 2}
 
 
-def combine(verdicts: Iterable[Verdict]) -> Verdict:
-    """The worst of ``verdicts`` (FAIL > INCONCLUSIVE > PASS); INCONCLUSIVE when empty."""
+def combine(verdicts: Iterable[Verdict | str]) -> Verdict:
+    """The worst of ``verdicts`` (FAIL > INCONCLUSIVE > PASS); INCONCLUSIVE when empty.
+
+    Accepts the verdicts' strings too (``"PASS"``, or a ``StrEnum`` member of the same value);
+    anything else raises ``ValueError``: map skipped/error states before combining."""
     worst: Verdict | None = None
     for v in verdicts:
         v = Verdict(v)

@@ -23,7 +23,6 @@ from harness.knobs import parse_assignment, resolve_knobs
 
 __all__ = ["register", "run"]
 
-_RANK = {"PASS": 0, "INCONCLUSIVE": 1, "FAIL": 2}
 _QUICK_SCALE = 0.25
 
 
@@ -145,15 +144,17 @@ def _run_external(args: argparse.Namespace, plan: list[tuple[Experiment, str]]) 
 
 
 def _run_all(args: argparse.Namespace, plan: list[tuple[Experiment, str]], stack: Any) -> int:
+    from harness.analysis.verdict import combine
     from harness.experiment.runner import run_experiment
 
-    worst, summary = "PASS", []
+    verdicts: list[str] = []
+    summary: list[dict[str, Any]] = []
     for exp, file in plan:
         with _progress(args) as progress:
             result = run_experiment(exp, file=file, stack=stack, substrate=args.substrate,
                                     report_dir=args.report_dir, progress=progress)
         verdict = "INCONCLUSIVE" if result.skipped else result.verdict
-        worst = max(worst, verdict, key=_RANK.__getitem__)
+        verdicts.append(verdict)
         summary.append({"experiment": exp.name, "run_id": result.run_id, "verdict": verdict,
                         "skipped": result.skipped, "reasons": list(result.reasons),
                         "report": str(result.files.html)})
@@ -161,6 +162,7 @@ def _run_all(args: argparse.Namespace, plan: list[tuple[Experiment, str]], stack
             _print_result(exp, result)
     if args.json:
         print(json.dumps(summary, indent=2))
+    worst = combine(verdicts)  # never empty: the CLI takes one experiment at least
     return EXIT[{"PASS": "ok", "FAIL": "fail", "INCONCLUSIVE": "inconclusive"}[worst]]
 
 

@@ -11,7 +11,6 @@ from harness.gameday.runner import GamedayFiles, make_gameday_id, run_gameday
 from harness.gameday.summary import (
     ExperimentOutcome,
     GamedayResult,
-    combine_verdicts,
     project_reports,
 )
 
@@ -21,7 +20,6 @@ __all__ = [
     "GamedayResult",
     "Plan",
     "PlanEntry",
-    "combine_verdicts",
     "load_plan",
     "make_gameday_id",
     "plan_from_mapping",

@@ -14,6 +14,7 @@ from harness.analysis.projection import (
     Projection,
     project_samples,
 )
+from harness.analysis.verdict import combine
 from harness.gameday.failover import episode_summary, milestone_medians
 from harness.gate.reports import LoadedReport, metric_value
 
@@ -22,19 +23,9 @@ def failover_json(reports: Sequence[LoadedReport]) -> dict[str, Any]:
     """``milestones`` (medians per fault family) and ``episodes`` (over the whole game day)."""
     return {"milestones": milestone_medians(reports), "episodes": episode_summary(reports)}
 
-__all__ = ["ExperimentOutcome", "GamedayResult", "combine_verdicts", "project_reports",
-           "truncated_runs"]
+__all__ = ["ExperimentOutcome", "GamedayResult", "project_reports", "truncated_runs"]
 
 Status = Literal["ran", "skipped", "error"]
-
-
-def combine_verdicts(verdicts: Sequence[str]) -> str:
-    """FAIL beats INCONCLUSIVE beats PASS; nothing at all is INCONCLUSIVE."""
-    if "FAIL" in verdicts:
-        return "FAIL"
-    if not verdicts or "INCONCLUSIVE" in verdicts:
-        return "INCONCLUSIVE"
-    return "PASS"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -88,7 +79,9 @@ class GamedayResult:
 
     @property
     def verdict(self) -> str:
-        return combine_verdicts([o.verdict for o in self.outcomes])
+        """``harness.analysis.verdict.combine`` over the outcomes (skipped and errored ones
+        are INCONCLUSIVE already); a game day that ran nothing is INCONCLUSIVE."""
+        return str(combine(o.verdict for o in self.outcomes))
 
     def counts(self) -> dict[str, int]:
         out = {"PASS": 0, "FAIL": 0, "INCONCLUSIVE": 0, "skipped": 0, "error": 0}

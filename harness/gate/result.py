@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
+
+from harness.analysis.verdict import combine
 
 __all__ = ["GateResult", "Outcome", "RuleResult", "apply_inconclusive"]
 
@@ -53,12 +54,11 @@ class GateResult:
 
     @property
     def outcome(self) -> Outcome:
-        outcomes = {r.outcome for r in self.rules}
-        if Outcome.FAIL in outcomes:
-            return Outcome.FAIL
-        if Outcome.INCONCLUSIVE in outcomes:
-            return Outcome.INCONCLUSIVE
-        return Outcome.PASS
+        """``harness.analysis.verdict.combine`` over the rules' outcomes; SKIP rows are left
+        out (a rule that did not apply never changes the outcome). Every report brings a
+        ``verdict.minimum`` row, which is never SKIP, so only a gate given no report at all has
+        nothing to combine: that is INCONCLUSIVE."""
+        return Outcome(combine(r.outcome for r in self.rules if r.outcome is not Outcome.SKIP))
 
     @property
     def exit_code(self) -> int:
@@ -86,9 +86,3 @@ def fmt(value: float | None, unit: str = "") -> str:
         return f"{value * 100:.4g}%"
     return f"{value:.4g}{unit}"
 
-
-def worst(outcomes: Sequence[Outcome]) -> Outcome:
-    for o in (Outcome.FAIL, Outcome.INCONCLUSIVE, Outcome.PASS):
-        if o in outcomes:
-            return o
-    return Outcome.SKIP

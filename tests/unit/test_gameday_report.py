@@ -13,7 +13,6 @@ import pytest
 from harness.gameday import (
     ExperimentOutcome,
     GamedayResult,
-    combine_verdicts,
     project_reports,
     render_html,
     render_markdown,
@@ -54,11 +53,18 @@ def result(tmp_path: Path) -> GamedayResult:
         outcomes=outcomes, projection=project_reports([ok, bad]), notes=("a note",))
 
 
-def test_combine_verdicts() -> None:
-    assert combine_verdicts(["PASS", "PASS"]) == "PASS"
-    assert combine_verdicts(["PASS", "INCONCLUSIVE"]) == "INCONCLUSIVE"
-    assert combine_verdicts(["INCONCLUSIVE", "FAIL", "PASS"]) == "FAIL"
-    assert combine_verdicts([]) == "INCONCLUSIVE"
+@pytest.mark.parametrize(("verdicts", "combined"), [
+    (["PASS", "PASS"], "PASS"),
+    (["PASS", "INCONCLUSIVE"], "INCONCLUSIVE"),
+    (["INCONCLUSIVE", "FAIL", "PASS"], "FAIL"),
+    ([], "INCONCLUSIVE"),
+])
+def test_game_day_verdict_combines_the_outcomes(verdicts: list[str], combined: str) -> None:
+    outcomes = tuple(ExperimentOutcome(index=i, name=f"e{i}", file=f"e{i}.yaml", status="ran",
+                                       verdict=v) for i, v in enumerate(verdicts))
+    r = GamedayResult(gameday_id="g", plan={}, started_at="2024-01-01T00:00:00Z",
+                      duration_s=0.0, outcomes=outcomes)
+    assert r.verdict == combined and type(r.verdict) is str
 
 
 def test_result_verdict_counts_and_json(tmp_path: Path) -> None:
