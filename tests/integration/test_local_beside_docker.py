@@ -16,6 +16,7 @@ import time
 import httpx
 import pytest
 
+from harness.faults import heal_all
 from harness.stack.docker.engine import engine_problem
 from harness.stack.local import netns as net
 from harness.stack.local.verify import leftovers
@@ -91,7 +92,7 @@ def test_local_stack_runs_beside_dockerd_on_its_own_rule(dockerd, remember_run_k
         _, after = _our_packets(key)
         assert after > before, f"our rule's packet counter did not grow ({before} -> {after})"
         # Healing deletes the run's fault rules, never its forwarding rule.
-        stack.heal_all()
+        heal_all(stack)
         _our_packets(key)
     assert leftovers(key) == []
     assert not any(net.forward_comment(key) in t for _, t in _docker_user_rows())
