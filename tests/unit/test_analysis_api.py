@@ -18,8 +18,8 @@ from harness.analysis import (
     distributions,
     distributions_json,
 )
-from harness.analysis.synthetic import Observation, Outage, SyntheticFault, synthetic_timeline
 from harness.analysis.verdict import Check, combine_checks
+from tests.support.synthetic import Observation, Outage, SyntheticFault, synthetic_timeline
 
 SPEC = AnalysisSpec(slos=[SLOSpec(name="availability", objective=0.9999,
                                   latency_threshold_ms=500)])
