@@ -7,10 +7,13 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-__all__ = ["GateResult", "Outcome", "RuleResult", "apply_inconclusive"]
+__all__ = ["GateOutcome", "GateResult", "RuleResult", "apply_inconclusive"]
 
 
-class Outcome(StrEnum):
+class GateOutcome(StrEnum):
+    """What one gate rule, or the whole gate, decided (a request's outcome is
+    :class:`harness.timeline.Outcome`)."""
+
     PASS = "PASS"
     FAIL = "FAIL"
     INCONCLUSIVE = "INCONCLUSIVE"
@@ -18,7 +21,8 @@ class Outcome(StrEnum):
 
 
 #: exit codes, consistent with harness.cli.EXIT (ok 0, fail 1, inconclusive 2)
-EXIT_CODES = {Outcome.PASS: 0, Outcome.SKIP: 0, Outcome.FAIL: 1, Outcome.INCONCLUSIVE: 2}
+EXIT_CODES = {GateOutcome.PASS: 0, GateOutcome.SKIP: 0, GateOutcome.FAIL: 1,
+              GateOutcome.INCONCLUSIVE: 2}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -28,8 +32,8 @@ class RuleResult:
     subject: str  # what was measured: experiment, SLO, fault selector
     measured: str
     limit: str
-    raw: Outcome  # before the policy's inconclusive treatment
-    outcome: Outcome
+    raw: GateOutcome  # before the policy's inconclusive treatment
+    outcome: GateOutcome
     detail: str = ""
 
     def to_json(self) -> dict[str, Any]:
@@ -38,11 +42,12 @@ class RuleResult:
                 "outcome": str(self.outcome), "detail": self.detail}
 
 
-def apply_inconclusive(raw: Outcome, treatment: str) -> Outcome:
+def apply_inconclusive(raw: GateOutcome, treatment: str) -> GateOutcome:
     """fail: INCONCLUSIVE counts as FAIL; warn: stays INCONCLUSIVE (exit 2); pass: PASS."""
-    if raw is not Outcome.INCONCLUSIVE:
+    if raw is not GateOutcome.INCONCLUSIVE:
         return raw
-    return {"fail": Outcome.FAIL, "warn": Outcome.INCONCLUSIVE, "pass": Outcome.PASS}[treatment]
+    return {"fail": GateOutcome.FAIL, "warn": GateOutcome.INCONCLUSIVE,
+            "pass": GateOutcome.PASS}[treatment]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -52,20 +57,20 @@ class GateResult:
     rules: tuple[RuleResult, ...]
 
     @property
-    def outcome(self) -> Outcome:
+    def outcome(self) -> GateOutcome:
         outcomes = {r.outcome for r in self.rules}
-        if Outcome.FAIL in outcomes:
-            return Outcome.FAIL
-        if Outcome.INCONCLUSIVE in outcomes:
-            return Outcome.INCONCLUSIVE
-        return Outcome.PASS
+        if GateOutcome.FAIL in outcomes:
+            return GateOutcome.FAIL
+        if GateOutcome.INCONCLUSIVE in outcomes:
+            return GateOutcome.INCONCLUSIVE
+        return GateOutcome.PASS
 
     @property
     def exit_code(self) -> int:
         return EXIT_CODES[self.outcome]
 
     def counts(self) -> dict[str, int]:
-        out = {str(o): 0 for o in Outcome}
+        out = {str(o): 0 for o in GateOutcome}
         for r in self.rules:
             out[str(r.outcome)] += 1
         return out
@@ -87,8 +92,8 @@ def fmt(value: float | None, unit: str = "") -> str:
     return f"{value:.4g}{unit}"
 
 
-def worst(outcomes: Sequence[Outcome]) -> Outcome:
-    for o in (Outcome.FAIL, Outcome.INCONCLUSIVE, Outcome.PASS):
+def worst(outcomes: Sequence[GateOutcome]) -> GateOutcome:
+    for o in (GateOutcome.FAIL, GateOutcome.INCONCLUSIVE, GateOutcome.PASS):
         if o in outcomes:
             return o
-    return Outcome.SKIP
+    return GateOutcome.SKIP
