@@ -53,12 +53,10 @@ def parse_duration(value: Any, *, field: str = "duration", file: str | None = No
     """
     if isinstance(value, bool):
         raise ConfigError(_MESSAGE, file=file, field=field, value=value)
-    if isinstance(value, int | float):
-        seconds: float | None = float(value)
-    else:
-        seconds = duration_seconds(str(value))
-        if seconds is None:
-            raise ConfigError(_MESSAGE, file=file, field=field, value=value)
+    parsed = float(value) if isinstance(value, int | float) else duration_seconds(str(value))
+    if parsed is None:
+        raise ConfigError(_MESSAGE, file=file, field=field, value=value)
+    seconds = parsed
     if seconds != seconds or seconds < 0 or seconds == float("inf"):
         raise ConfigError("a duration must be a finite number >= 0", file=file, field=field,
                           value=value)
