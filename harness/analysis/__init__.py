@@ -30,7 +30,7 @@ from harness.analysis.stats import (
     zero_failure_requests,
 )
 from harness.analysis.trials import Distribution, distributions, distributions_json
-from harness.analysis.verdict import Check, Verdict, combine
+from harness.analysis.verdict import Verdict, VerdictCheck, combine
 
 __all__ = [
     "DEFAULT_ALERTS",
@@ -41,7 +41,6 @@ __all__ = [
     "Bounds",
     "BurnReport",
     "BurnWindow",
-    "Check",
     "Distribution",
     "ErrorBudget",
     "FaultFrequencies",
@@ -55,6 +54,7 @@ __all__ = [
     "SLOResult",
     "SLOSpec",
     "Verdict",
+    "VerdictCheck",
     "analyse",
     "bad_at",
     "classify",

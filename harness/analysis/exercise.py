@@ -42,7 +42,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from harness.analysis.impact import FaultRecord
-from harness.analysis.verdict import Check, Verdict
+from harness.analysis.verdict import Verdict, VerdictCheck
 from harness.timeline import Event, Outcome, Provider, Timeline
 
 __all__ = ["DEFAULT_FLOOR", "DEFAULT_SHARE", "Exercise", "ExerciseMinimum", "RequestHeaders",
@@ -282,14 +282,14 @@ def fault_exercise(fault: FaultRecord, samples: Sequence[Event], headers: Reques
 
 
 def exercise_checks(faults: Sequence[FaultRecord],
-                    exercises: Sequence[Exercise | None]) -> list[Check]:
+                    exercises: Sequence[Exercise | None]) -> list[VerdictCheck]:
     """INCONCLUSIVE for every landed fault that was not exercised (an unlanded fault already
     has its own reason)."""
     out = []
     for f, ex in zip(faults, exercises, strict=True):
         if ex is None or ex.ok or not f.landed:
             continue
-        out.append(Check(verdict=Verdict.INCONCLUSIVE, reason=(
+        out.append(VerdictCheck(verdict=Verdict.INCONCLUSIVE, reason=(
             f"fault {f.fault_id} ({f.name}) was not exercised: {ex.detail}"
             + (f"; to fix: {ex.advice}" if ex.advice else ""))))
     return out
@@ -300,7 +300,7 @@ Imp = TypeVar("Imp")  # a FaultImpact (kept generic: failover imports this modul
 
 def fault_exercises(impacts: Sequence[Imp], timeline: Timeline, events: Sequence[Event], *,
                     minimums: Mapping[str, ExerciseMinimum], rate: float | None,
-                    end_ns: int) -> tuple[tuple[Imp, ...], list[Check]]:
+                    end_ns: int) -> tuple[tuple[Imp, ...], list[VerdictCheck]]:
     """Each impact with its ``exercise`` filled in, and the checks for the verdict."""
     if not impacts:
         return tuple(impacts), []

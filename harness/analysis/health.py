@@ -27,7 +27,7 @@ import numpy as np
 from harness.analysis.arrays import RequestArrays
 from harness.analysis.impact import FaultRecord
 from harness.analysis.latency import nearest_rank
-from harness.analysis.verdict import Check, Verdict
+from harness.analysis.verdict import Verdict, VerdictCheck
 from harness.timeline import Event
 
 __all__ = ["GeneratorHealth", "fault_checks", "generator_health", "run_checks"]
@@ -53,15 +53,15 @@ class GeneratorHealth:
                 "lateness_p99_ms": self.lateness_p99_ms, "max_lateness_ms": self.max_lateness_ms,
                 "lateness_bound_ms": self.lateness_bound_ms}
 
-    def check(self) -> Check:
+    def check(self) -> VerdictCheck:
         if not self.fell_behind:
-            return Check(verdict=Verdict.PASS, reason=(
+            return VerdictCheck(verdict=Verdict.PASS, reason=(
                 f"generator kept up (lateness p99 {_fmt(self.lateness_p99_ms)} ms <= "
                 f"{self.lateness_bound_ms:g} ms)"))
         why = ("the generator reported fell_behind=true" if self.reported_fell_behind else
                f"measured lateness p99 {_fmt(self.lateness_p99_ms)} ms exceeds the bound "
                f"{self.lateness_bound_ms:g} ms")
-        return Check(verdict=Verdict.INCONCLUSIVE, reason=(
+        return VerdictCheck(verdict=Verdict.INCONCLUSIVE, reason=(
             f"load generator fell behind ({why}): latency and availability are not trustworthy; "
             f"lower the rate or give the generator more CPU"))
 
@@ -92,57 +92,57 @@ def generator_health(req: RequestArrays, events: Sequence[Event], *,
     )
 
 
-def _event_check(e: Event) -> Check | None:
+def _event_check(e: Event) -> VerdictCheck | None:
     if e.kind == "harness.error":
-        return Check(verdict=Verdict.INCONCLUSIVE, reason=(
+        return VerdictCheck(verdict=Verdict.INCONCLUSIVE, reason=(
             f"harness error from {e.source}: {e.get('error', '')} {e.get('detail', '')}".strip()))
     if e.kind == "stop_condition":
-        return Check(verdict=Verdict.INCONCLUSIVE, reason=(
+        return VerdictCheck(verdict=Verdict.INCONCLUSIVE, reason=(
             f"run aborted by stop condition {e.get('condition')!r} (bad fraction "
             f"{e.get('bad_fraction')} over {e.get('window_s')} s)"))
     if e.kind == "heal" and e.get("failed"):
-        return Check(verdict=Verdict.INCONCLUSIVE, reason=(
+        return VerdictCheck(verdict=Verdict.INCONCLUSIVE, reason=(
             f"healing the stack after the method failed ({'; '.join(map(str, e.get('failed')))}"
             f"): the stack may still carry a fault; run 'chaos-harness heal' and check "
             f"'chaos-harness status' before trusting another run on it"))
     if e.kind == "run.end" and e.get("reason") in ("interrupted", "error"):
-        return Check(verdict=Verdict.INCONCLUSIVE,
-                     reason=f"run ended early (reason {e.get('reason')!r})")
+        return VerdictCheck(verdict=Verdict.INCONCLUSIVE,
+                            reason=f"run ended early (reason {e.get('reason')!r})")
     if e.kind == "steady_state" and e.get("ok") is False:
         if e.get("phase") == "after":
-            return Check(verdict=Verdict.INCONCLUSIVE, reason=(
+            return VerdictCheck(verdict=Verdict.INCONCLUSIVE, reason=(
                 f"steady state not restored after the method ({e.get('detail', '')}): the "
                 f"stack did not settle, so later measurements are unreliable"))
-        return Check(verdict=Verdict.INCONCLUSIVE, reason=(
+        return VerdictCheck(verdict=Verdict.INCONCLUSIVE, reason=(
             f"steady-state check failed before the method ({e.get('detail', '')}): the stack "
             f"was not healthy, so the method proves nothing; fix the stack and re-run"))
     return None
 
 
-def run_checks(events: Sequence[Event], n_requests: int) -> list[Check]:
+def run_checks(events: Sequence[Event], n_requests: int) -> list[VerdictCheck]:
     checks = [c for c in (_event_check(e) for e in events) if c is not None]
     if n_requests == 0:
-        checks.append(Check(verdict=Verdict.INCONCLUSIVE, reason=(
+        checks.append(VerdictCheck(verdict=Verdict.INCONCLUSIVE, reason=(
             "no requests in the analysed window: nothing was measured; check that the load "
             "generator ran and that the window covers it")))
     return checks
 
 
-def fault_checks(faults: Sequence[FaultRecord]) -> list[Check]:
+def fault_checks(faults: Sequence[FaultRecord]) -> list[VerdictCheck]:
     checks = []
     for f in faults:
         label = f"fault {f.fault_id} ({f.name})"
         if f.verified_ok is None:
-            checks.append(Check(verdict=Verdict.INCONCLUSIVE, reason=(
+            checks.append(VerdictCheck(verdict=Verdict.INCONCLUSIVE, reason=(
                 f"{label} was never verified from outside (no fault.verified event), so it is "
                 f"unknown whether it took effect")))
         elif not f.verified_ok:
-            checks.append(Check(verdict=Verdict.INCONCLUSIVE, reason=(
+            checks.append(VerdictCheck(verdict=Verdict.INCONCLUSIVE, reason=(
                 f"{label} never took effect: {f.verification or 'verification failed'}")))
         if f.revert_ns is None:
-            checks.append(Check(verdict=Verdict.INCONCLUSIVE, reason=(
+            checks.append(VerdictCheck(verdict=Verdict.INCONCLUSIVE, reason=(
                 f"{label} was never reverted (no fault.revert event)")))
         elif f.reverted_ok is False:
-            checks.append(Check(verdict=Verdict.INCONCLUSIVE, reason=(
+            checks.append(VerdictCheck(verdict=Verdict.INCONCLUSIVE, reason=(
                 f"{label} revert was not verified: {f.reverted_detail or 'check failed'}")))
     return checks

@@ -30,7 +30,7 @@ from harness.analysis.slo import (
     evaluate_slo,
 )
 from harness.analysis.spec import AnalysisSpec
-from harness.analysis.verdict import Check, Verdict, combine_checks
+from harness.analysis.verdict import Verdict, VerdictCheck, combine_checks
 from harness.timeline import Event, Timeline
 
 __all__ = ["RunAnalysis", "analyse"]
@@ -81,18 +81,18 @@ class RunAnalysis:
         }
 
 
-def _slo_check(r: SLOResult) -> Check:
+def _slo_check(r: SLOResult) -> VerdictCheck:
     s = r.slo
     head = (f"SLO {s.name!r} ({s.objective * 100:g} %): {r.bad} bad of {r.total} requests; "
             f"{r.confidence * 100:g} % bounds on the bad fraction [{r.lower:.3g}, {r.upper:.3g}] "
             f"vs allowed {s.allowed_bad_fraction:.3g}")
     if r.verdict is Verdict.PASS:
-        return Check(verdict=r.verdict, reason=f"{head}: PASS")
+        return VerdictCheck(verdict=r.verdict, reason=f"{head}: PASS")
     if r.verdict is Verdict.FAIL:
-        return Check(verdict=r.verdict, reason=f"{head}: FAIL (lower bound above allowed)")
+        return VerdictCheck(verdict=r.verdict, reason=f"{head}: FAIL (lower bound above allowed)")
     more = ("the observed bad fraction is too high to ever pass" if r.needed_requests is None
             else f"about {r.needed_requests} more requests at this bad fraction would settle it")
-    return Check(verdict=r.verdict, reason=f"{head}: INCONCLUSIVE ({more})")
+    return VerdictCheck(verdict=r.verdict, reason=f"{head}: INCONCLUSIVE ({more})")
 
 
 def _in_window(events: Sequence[Event], window: tuple[int, int] | None) -> tuple[Event, ...]:

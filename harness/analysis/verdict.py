@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-__all__ = ["Check", "Verdict", "combine", "combine_checks"]
+__all__ = ["Verdict", "VerdictCheck", "combine", "combine_checks"]
 
 
 class Verdict(StrEnum):
@@ -50,14 +50,14 @@ def combine(verdicts: Iterable[Verdict | str]) -> Verdict:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Check:
+class VerdictCheck:
     """One judged statement about a run: its verdict and a sentence saying why."""
 
     verdict: Verdict
     reason: str
 
 
-def combine_checks(checks: Iterable[Check]) -> tuple[Verdict, tuple[str, ...]]:
+def combine_checks(checks: Iterable[VerdictCheck]) -> tuple[Verdict, tuple[str, ...]]:
     """Combined verdict and the reasons that decided it (worst first, then the rest in order).
 
     Reasons of every non-PASS check are kept; PASS reasons are kept only when the run passes, so

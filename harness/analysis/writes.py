@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.analysis.impact import FaultRecord, parse_faults
-from harness.analysis.verdict import Check, Verdict, combine
+from harness.analysis.verdict import Verdict, VerdictCheck, combine
 from harness.timeline import Event
 
 __all__ = ["STORES", "StoreReadback", "WriteCheck", "WriteOp", "WritesReport", "attach_writes",
@@ -102,7 +102,7 @@ class WritesReport:
     per_fault: Mapping[str, WriteCheck]  # fault_id -> the check for the fault's store
     totals: Mapping[str, WriteCheck]  # store -> every write of the run
     require_no_loss: bool
-    checks: tuple[Check, ...]
+    checks: tuple[VerdictCheck, ...]
 
     def to_json(self) -> dict[str, Any]:
         return {"sent": self.sent, "require_no_loss": self.require_no_loss,
@@ -156,7 +156,7 @@ def check_writes(events: Iterable[Event], *, grace_ns: int = 5_000_000_000,
     readable = {s: c.checked for s, c in totals.items()}
     end = max(e.t_ns for e in events) if events else 0
     per_fault: dict[str, WriteCheck] = {}
-    checks: list[Check] = []
+    checks: list[VerdictCheck] = []
     for f in parse_faults(events):
         lo, hi = f.inject_ns, f.settled_end(end) + grace_ns
         mine = [o for o in ops if lo <= o.sent_ns < hi]
@@ -168,22 +168,22 @@ def check_writes(events: Iterable[Event], *, grace_ns: int = 5_000_000_000,
                         require_no_loss=require_no_loss, checks=tuple(checks))
 
 
-def _check(fault_id: str, c: WriteCheck) -> Check:
+def _check(fault_id: str, c: WriteCheck) -> VerdictCheck:
     head = f"acknowledged writes during {fault_id} ({c.store})"
     if not c.checked:
-        return Check(verdict=Verdict.INCONCLUSIVE,
-                     reason=f"{head}: not read back ({c.detail}); lost == 0 is required")
+        return VerdictCheck(verdict=Verdict.INCONCLUSIVE,
+                            reason=f"{head}: not read back ({c.detail}); lost == 0 is required")
     if c.lost:
-        return Check(verdict=Verdict.FAIL,
-                     reason=f"{head}: {c.lost} of {c.acknowledged} lost after heal "
-                            "(lost == 0 is required)")
+        return VerdictCheck(verdict=Verdict.FAIL,
+                            reason=f"{head}: {c.lost} of {c.acknowledged} lost after heal "
+                                   "(lost == 0 is required)")
     if not c.acknowledged:
-        return Check(verdict=Verdict.INCONCLUSIVE,
-                     reason=f"{head}: none was acknowledged while the fault was active, so "
-                            "nothing was tested; raise load.writes.rate")
-    return Check(verdict=Verdict.PASS,
-                 reason=f"{head}: {c.acknowledged} acknowledged, 0 lost, "
-                        f"{c.duplicates} duplicated")
+        return VerdictCheck(verdict=Verdict.INCONCLUSIVE,
+                            reason=f"{head}: none was acknowledged while the fault was active, so "
+                                   "nothing was tested; raise load.writes.rate")
+    return VerdictCheck(verdict=Verdict.PASS,
+                        reason=f"{head}: {c.acknowledged} acknowledged, 0 lost, "
+                               f"{c.duplicates} duplicated")
 
 
 def attach_writes(rep: dict[str, Any], writes: WritesReport | None) -> None:

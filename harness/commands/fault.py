@@ -16,13 +16,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+from harness.durations import parse_duration
 from harness.errors import ConfigError
 from harness.faults import (
     FaultHandle,
     build_fault,
     describe_faults,
     format_fault_list,
-    parse_duration,
     save_record,
 )
 from harness.timeline import Timeline

@@ -6,28 +6,27 @@ by pydantic; meaning (knob names and values, fault names, targets and parameters
 by :meth:`Experiment.check`, which raises :class:`~harness.errors.ConfigError` with the field
 path (``method[1].params.rate``), the bad value and what is allowed. Nothing here starts anything.
 
-Durations are seconds: a number, or a string ``"500ms"``, ``"30s"``, ``"5m"``, ``"1h"``.
+Durations are seconds: a number, or a string ``"500ms"``, ``"30s"``, ``"5m"``, ``"1h"``
+(:data:`harness.durations.Duration`).
 """
 
 from __future__ import annotations
 
 import random
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-import annotated_types
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     StrictBool,
     StrictInt,
-    WithJsonSchema,
     field_validator,
 )
+
+from harness.durations import Duration, SLOWindow
 
 __all__ = [
     "SLO",
@@ -46,61 +45,7 @@ __all__ = [
     "WritesSpec",
 ]
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(ms|s|m|h)?\s*$")
-_UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
 _NAME = r"^[a-z0-9][a-z0-9._-]{0,79}$"
-
-
-def _to_seconds(value: Any) -> Any:
-    """``30``, ``2.5``, ``"500ms"``, ``"30s"``, ``"5m"`` -> seconds; anything else unchanged."""
-    if isinstance(value, bool):
-        return value  # rejected by the float validator with a clear message
-    if isinstance(value, str):
-        m = _DURATION.match(value)
-        if not m:
-            raise ValueError("a duration is a number of seconds or a string like '500ms', "
-                             "'30s', '5m', '1h'")
-        return float(m[1]) * _UNIT[m[2]]
-    return value
-
-
-Duration = Annotated[
-    float,
-    annotated_types.Ge(0),
-    annotated_types.Le(7 * 24 * 3600),
-    BeforeValidator(_to_seconds),
-    WithJsonSchema({
-        "anyOf": [{"type": "number", "minimum": 0},
-                  {"type": "string", "pattern": _DURATION.pattern}],
-        "description": "seconds, or a string such as '500ms', '30s', '5m', '1h'",
-    }),
-]
-
-
-_LONG = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(ms|s|m|h|d)?\s*$")
-
-
-def _to_seconds_long(value: Any) -> Any:
-    """Like :func:`_to_seconds`, also accepting days (``"30d"``): SLO windows are long."""
-    if isinstance(value, str):
-        m = _LONG.match(value)
-        if not m:
-            raise ValueError("a window is a number of seconds or a string like '28d', '720h'")
-        return float(m[1]) * (86400.0 if m[2] == "d" else _UNIT[m[2]])
-    return value
-
-
-SLOWindow = Annotated[
-    float,
-    annotated_types.Ge(3600),
-    annotated_types.Le(400 * 86400),
-    BeforeValidator(_to_seconds_long),
-    WithJsonSchema({
-        "anyOf": [{"type": "number", "minimum": 3600, "maximum": 400 * 86400},
-                  {"type": "string", "pattern": _LONG.pattern}],
-        "description": "seconds, or a string such as '30d', '28d', '720h' (1 h to 400 d)",
-    }),
-]
 
 
 class _Frozen(BaseModel):

@@ -31,7 +31,7 @@ from harness.faults import (
 from harness.faults.base import CAPABILITIES, Fault, FaultHandle, Injection, active_handles
 from harness.faults.checks import Check
 from harness.faults.heal import heal_all, load_records, revert_record, save_record
-from harness.faults.params import Param, parse_duration
+from harness.faults.params import Param
 from harness.faults.registry import (
     FAULTS,
     FaultInfo,
@@ -59,7 +59,6 @@ __all__ = [
     "format_fault_list",
     "heal_all",
     "load_records",
-    "parse_duration",
     "revert_record",
     "save_record",
 ]

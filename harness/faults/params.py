@@ -7,14 +7,14 @@ declaration validates a YAML value (``0.5``, ``[az-a, az-b]``) and a CLI string 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from harness.durations import parse_duration
 from harness.errors import ConfigError
 
-__all__ = ["REQUIRED", "Param", "parse_duration", "validate_params"]
+__all__ = ["REQUIRED", "Param", "validate_params"]
 
 
 class _Required:
@@ -26,27 +26,6 @@ class _Required:
 REQUIRED: Final = _Required()
 
 _TYPES = ("int", "float", "str", "bool", "duration")
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(ms|s|m|h)?\s*$")
-_UNIT_S = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
-
-
-def parse_duration(value: Any, *, field: str = "duration", file: str | None = None) -> float:
-    """Seconds from ``2``, ``2.5``, ``"500ms"``, ``"2s"``, ``"1m"``, ``"1h"`` (>= 0)."""
-    if isinstance(value, bool):
-        raise ConfigError("a duration is a number of seconds or a string like '500ms', '2s', "
-                          "'1m'", file=file, field=field, value=value)
-    if isinstance(value, int | float):
-        seconds = float(value)
-    else:
-        m = _DURATION.match(str(value))
-        if not m:
-            raise ConfigError("a duration is a number of seconds or a string like '500ms', "
-                              "'2s', '1m'", file=file, field=field, value=value)
-        seconds = float(m[1]) * _UNIT_S[m[2]]
-    if seconds != seconds or seconds < 0 or seconds == float("inf"):
-        raise ConfigError("a duration must be a finite number >= 0", file=file, field=field,
-                          value=value)
-    return seconds
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -7,12 +7,12 @@ experiment is reported before the stack is brought up, not 10 minutes into the g
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from harness.durations import duration_seconds
 from harness.errors import ConfigError
 from harness.experiment import Experiment, load_experiment
 from harness.gate.validation import load_schema, read_yaml_mapping, validate
@@ -20,17 +20,15 @@ from harness.knobs import resolve_knobs
 
 __all__ = ["Plan", "PlanEntry", "load_plan", "plan_from_mapping", "plan_schema"]
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(ms|s|m|h)?\s*$")
-_UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
 #: stack start-up and between-experiment healing, per experiment, for the budget estimate
 OVERHEAD_S = 10.0
 
 
 def seconds(value: float | int | str) -> float:
     if isinstance(value, str):
-        m = _DURATION.match(value)
-        assert m is not None  # the schema checked the pattern
-        return float(m[1]) * _UNIT[m[2]]
+        s = duration_seconds(value)
+        assert s is not None  # the schema checked the pattern
+        return s
     return float(value)
 
 

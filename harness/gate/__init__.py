@@ -12,13 +12,13 @@ from harness.gate.openslo import OpenSLOObjective, load_openslo, parse_openslo
 from harness.gate.policy import Policy, load_policy, policy_from_mapping, policy_schema
 from harness.gate.render import render_table
 from harness.gate.reports import LoadedReport, load_report, metric_value, report_from_mapping
-from harness.gate.result import GateResult, Outcome, RuleResult
+from harness.gate.result import GateOutcome, GateResult, RuleResult
 
 __all__ = [
+    "GateOutcome",
     "GateResult",
     "LoadedReport",
     "OpenSLOObjective",
-    "Outcome",
     "Policy",
     "RuleResult",
     "evaluate",

@@ -21,11 +21,11 @@ from typing import Any
 from harness.gate.openslo import OpenSLOObjective
 from harness.gate.policy import MilestoneLimit, Policy
 from harness.gate.reports import LoadedReport, statistic
-from harness.gate.result import Outcome, fmt
+from harness.gate.result import GateOutcome, fmt
 
 __all__ = ["incident_share_rule", "milestone_rules"]
 
-P, F, INC, S = Outcome.PASS, Outcome.FAIL, Outcome.INCONCLUSIVE, Outcome.SKIP
+P, F, INC, S = GateOutcome.PASS, GateOutcome.FAIL, GateOutcome.INCONCLUSIVE, GateOutcome.SKIP
 
 
 def _matching(report: LoadedReport, lim: MilestoneLimit) -> list[Mapping[str, Any]]:
@@ -35,7 +35,7 @@ def _matching(report: LoadedReport, lim: MilestoneLimit) -> list[Mapping[str, An
 
 
 def _milestone_row(rule: str, lim: MilestoneLimit, report: LoadedReport) -> tuple[
-        str, str, str, str, Outcome, str]:
+        str, str, str, str, GateOutcome, str]:
     limit = f"<= {fmt(lim.max_s, 's')}" + (f" by {lim.signal}" if lim.signal else "")
     subject = f"{lim.selector} {lim.milestone}"
     faults = _matching(report, lim)
@@ -63,7 +63,7 @@ def _milestone_row(rule: str, lim: MilestoneLimit, report: LoadedReport) -> tupl
 
 
 def milestone_rules(policy: Policy, report: LoadedReport) -> list[tuple[
-        str, str, str, str, Outcome, str]]:
+        str, str, str, str, GateOutcome, str]]:
     """(rule, subject, measured, limit, outcome, detail) per milestone limit."""
     return [_milestone_row(f"milestones[{i}].max_s", lim, report)
             for i, lim in enumerate(policy.milestones)]
@@ -101,7 +101,7 @@ def _share(c: Mapping[str, Any], method: str, budget: Mapping[str, Any],
 
 
 def incident_share_rule(policy: Policy, report: LoadedReport) -> tuple[
-        str, str, str, str, Outcome, str] | None:
+        str, str, str, str, GateOutcome, str] | None:
     """(rule, subject, measured, limit, outcome, detail) for ``budget.max_incident_share``."""
     if policy.budget is None or policy.budget.max_incident_share is None:
         return None

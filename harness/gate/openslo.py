@@ -19,24 +19,24 @@ v1alpha ``{count, unit}``) in seconds, and the production request rate from the 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness.durations import openslo_duration_seconds
 from harness.errors import ConfigError
 from harness.gate.validation import read_yaml_documents
 
-__all__ = ["API_VERSIONS", "BUDGETING_METHODS", "OpenSLOObjective", "duration_seconds",
-           "load_openslo", "parse_openslo"]
+__all__ = ["API_VERSIONS", "BUDGETING_METHODS", "OpenSLOObjective", "load_openslo",
+           "parse_openslo"]
 
 API_VERSIONS = ("openslo/v1", "openslo/v1alpha")
 THRESHOLD_OPS = ("lt", "lte", "gt", "gte")
 BUDGETING_METHODS = ("Occurrences", "Timeslices", "RatioTimeslices")
+#: v1alpha's "{count} {unit}" windows (the "28d" shorthand: harness.durations)
 _UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 7 * 86400.0,
           "second": 1.0, "minute": 60.0, "hour": 3600.0, "day": 86400.0, "week": 7 * 86400.0}
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -62,12 +62,6 @@ class OpenSLOObjective:
         """How the budget is charged: "timeslices" for (Ratio)Timeslices, else "occurrences"."""
         return "timeslices" if self.budgeting_method in ("Timeslices", "RatioTimeslices") \
             else "occurrences"
-
-
-def duration_seconds(text: object) -> float | None:
-    """``"28d"``, ``"1m"``, ``"720h"`` -> seconds (None when not a duration)."""
-    m = _DURATION.match(str(text)) if isinstance(text, str) else None
-    return float(m[1]) * _UNITS[m[2]] if m else None
 
 
 def load_openslo(path: str | Path, *, name_map: Mapping[str, str] | None = None
@@ -135,7 +129,7 @@ def _slo(doc: Mapping[str, Any], version: str, where: str, file: str | None,
             api_version=version, time_window_s=_window_seconds(window),
             timeslice_target=_fraction(obj.get("timeSliceTarget"), f"{f}.timeSliceTarget",
                                        file),
-            timeslice_s=duration_seconds(obj.get("timeSliceWindow")), **budgeting))
+            timeslice_s=openslo_duration_seconds(obj.get("timeSliceWindow")), **budgeting))
     return out
 
 
@@ -179,7 +173,7 @@ def _window_seconds(window: str | None) -> float | None:
             return float(count) * factor if factor else None
         except ValueError:
             return None
-    return duration_seconds(window)
+    return openslo_duration_seconds(window)
 
 
 def _target(obj: Mapping[str, Any], f: str, file: str | None) -> float:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from harness.gate.policy import RegressionLimit, RegressionRules
 from harness.gate.reports import LoadedReport, fault_values, metric_value, statistic
-from harness.gate.result import Outcome, fmt
+from harness.gate.result import GateOutcome, fmt
 from harness.gate.rules import Row
 
 if TYPE_CHECKING:
@@ -39,8 +39,8 @@ def _tolerance(limit: RegressionLimit) -> str:
 
 
 def _missing(rules: RegressionRules, rule: str, subject: str, why: str) -> Row:
-    raw = {"skip": Outcome.SKIP, "inconclusive": Outcome.INCONCLUSIVE,
-           "fail": Outcome.FAIL}[rules.missing]
+    raw = {"skip": GateOutcome.SKIP, "inconclusive": GateOutcome.INCONCLUSIVE,
+           "fail": GateOutcome.FAIL}[rules.missing]
     return Row(rule, subject, "no reference", "-", raw, why)
 
 
@@ -51,15 +51,15 @@ def _compare(rule: str, limit: RegressionLimit, report: LoadedReport, reference:
     if limit.per_fault:
         values, n = fault_values(report, limit.metric, family=limit.family, name=limit.name)
         if n == 0:
-            return Row(rule, subject, "no such fault", "-", Outcome.SKIP)
+            return Row(rule, subject, "no such fault", "-", GateOutcome.SKIP)
         current = statistic(values, limit.statistic)
     else:
         current = metric_value(report, limit.metric)
     if current is None:
-        return Row(rule, subject, "not measured", "-", Outcome.INCONCLUSIVE,
+        return Row(rule, subject, "not measured", "-", GateOutcome.INCONCLUSIVE,
                    f"this run did not measure {limit.metric}")
     allowed = limit.allowed(reference)
-    outcome = Outcome.PASS if current <= allowed + 1e-12 else Outcome.FAIL
+    outcome = GateOutcome.PASS if current <= allowed + 1e-12 else GateOutcome.FAIL
     return Row(rule, subject, fmt(current, unit),
                f"<= {fmt(allowed, unit)} ({source} {fmt(reference, unit)} {_tolerance(limit)})",
                outcome)
@@ -77,7 +77,7 @@ def regression_rules(rules: RegressionRules, report: LoadedReport, *,
             if baseline is None or baseline.experiment != report.experiment:
                 why = (f"the baseline is experiment {baseline.experiment!r}" if baseline
                        else "no baseline report")
-                rows.append(Row(r, _subject(limit, report), "-", "-", Outcome.SKIP, why))
+                rows.append(Row(r, _subject(limit, report), "-", "-", GateOutcome.SKIP, why))
             else:
                 ref = metric_value(baseline, limit.metric, **kw)  # type: ignore[arg-type]
                 rows.append(_compare(r, limit, report, ref, "baseline") if ref is not None else

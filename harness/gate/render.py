@@ -5,12 +5,12 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from harness.gate.result import GateResult, Outcome
+from harness.gate.result import GateOutcome, GateResult
 
 __all__ = ["render_table"]
 
-STYLES = {Outcome.PASS: "green", Outcome.FAIL: "bold red", Outcome.INCONCLUSIVE: "yellow",
-          Outcome.SKIP: "dim"}
+STYLES = {GateOutcome.PASS: "green", GateOutcome.FAIL: "bold red",
+          GateOutcome.INCONCLUSIVE: "yellow", GateOutcome.SKIP: "dim"}
 
 
 def render_table(result: GateResult, console: Console, *, show_skipped: bool = True) -> None:
@@ -19,7 +19,7 @@ def render_table(result: GateResult, console: Console, *, show_skipped: bool = T
     for col in ("rule", "subject", "measured", "limit", "result", "detail"):
         table.add_column(col, overflow="fold")
     for r in result.rules:
-        if r.outcome is Outcome.SKIP and not show_skipped:
+        if r.outcome is GateOutcome.SKIP and not show_skipped:
             continue
         shown = str(r.outcome)
         if r.raw is not r.outcome:

@@ -8,10 +8,13 @@ from typing import Any
 
 from harness.analysis.verdict import combine
 
-__all__ = ["GateResult", "Outcome", "RuleResult", "apply_inconclusive"]
+__all__ = ["GateOutcome", "GateResult", "RuleResult", "apply_inconclusive"]
 
 
-class Outcome(StrEnum):
+class GateOutcome(StrEnum):
+    """What one gate rule, or the whole gate, decided (a request's outcome is
+    :class:`harness.timeline.Outcome`)."""
+
     PASS = "PASS"
     FAIL = "FAIL"
     INCONCLUSIVE = "INCONCLUSIVE"
@@ -19,7 +22,8 @@ class Outcome(StrEnum):
 
 
 #: exit codes, consistent with harness.cli.EXIT (ok 0, fail 1, inconclusive 2)
-EXIT_CODES = {Outcome.PASS: 0, Outcome.SKIP: 0, Outcome.FAIL: 1, Outcome.INCONCLUSIVE: 2}
+EXIT_CODES = {GateOutcome.PASS: 0, GateOutcome.SKIP: 0, GateOutcome.FAIL: 1,
+              GateOutcome.INCONCLUSIVE: 2}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -29,8 +33,8 @@ class RuleResult:
     subject: str  # what was measured: experiment, SLO, fault selector
     measured: str
     limit: str
-    raw: Outcome  # before the policy's inconclusive treatment
-    outcome: Outcome
+    raw: GateOutcome  # before the policy's inconclusive treatment
+    outcome: GateOutcome
     detail: str = ""
 
     def to_json(self) -> dict[str, Any]:
@@ -39,11 +43,12 @@ class RuleResult:
                 "outcome": str(self.outcome), "detail": self.detail}
 
 
-def apply_inconclusive(raw: Outcome, treatment: str) -> Outcome:
+def apply_inconclusive(raw: GateOutcome, treatment: str) -> GateOutcome:
     """fail: INCONCLUSIVE counts as FAIL; warn: stays INCONCLUSIVE (exit 2); pass: PASS."""
-    if raw is not Outcome.INCONCLUSIVE:
+    if raw is not GateOutcome.INCONCLUSIVE:
         return raw
-    return {"fail": Outcome.FAIL, "warn": Outcome.INCONCLUSIVE, "pass": Outcome.PASS}[treatment]
+    return {"fail": GateOutcome.FAIL, "warn": GateOutcome.INCONCLUSIVE,
+            "pass": GateOutcome.PASS}[treatment]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -53,19 +58,19 @@ class GateResult:
     rules: tuple[RuleResult, ...]
 
     @property
-    def outcome(self) -> Outcome:
+    def outcome(self) -> GateOutcome:
         """``harness.analysis.verdict.combine`` over the rules' outcomes; SKIP rows are left
         out (a rule that did not apply never changes the outcome). Every report brings a
         ``verdict.minimum`` row, which is never SKIP, so only a gate given no report at all has
         nothing to combine: that is INCONCLUSIVE."""
-        return Outcome(combine(r.outcome for r in self.rules if r.outcome is not Outcome.SKIP))
+        return GateOutcome(combine(r.outcome for r in self.rules if r.outcome is not GateOutcome.SKIP))
 
     @property
     def exit_code(self) -> int:
         return EXIT_CODES[self.outcome]
 
     def counts(self) -> dict[str, int]:
-        out = {str(o): 0 for o in Outcome}
+        out = {str(o): 0 for o in GateOutcome}
         for r in self.rules:
             out[str(r.outcome)] += 1
         return out

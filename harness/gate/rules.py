@@ -10,11 +10,11 @@ from harness.gate.failover_rules import incident_share_rule, milestone_rules
 from harness.gate.openslo import OpenSLOObjective
 from harness.gate.policy import FaultLimit, Policy, SLORule
 from harness.gate.reports import LoadedReport, fault_values, statistic
-from harness.gate.result import Outcome, fmt
+from harness.gate.result import GateOutcome, fmt
 
 __all__ = ["Row", "report_rules"]
 
-P, F, INC, S = Outcome.PASS, Outcome.FAIL, Outcome.INCONCLUSIVE, Outcome.SKIP
+P, F, INC, S = GateOutcome.PASS, GateOutcome.FAIL, GateOutcome.INCONCLUSIVE, GateOutcome.SKIP
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,7 +23,7 @@ class Row:
     subject: str
     measured: str
     limit: str
-    raw: Outcome
+    raw: GateOutcome
     detail: str = ""
 
 
@@ -82,7 +82,7 @@ def _slos(report: LoadedReport, name: str) -> list[Mapping[str, Any]]:
     return [s for s in report.data.get("slos") or [] if name in ("*", s.get("name"))]
 
 
-def interval_check(slo: Mapping[str, Any], target: float) -> tuple[Outcome, str, str]:
+def interval_check(slo: Mapping[str, Any], target: float) -> tuple[GateOutcome, str, str]:
     """Measured availability interval [1-upper, 1-lower] against a target availability."""
     lower, upper = slo.get("lower"), slo.get("upper")
     total = int(slo.get("total") or 0)

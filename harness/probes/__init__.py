@@ -4,7 +4,7 @@
 """
 
 from harness.probes.base import Poller, StateRecorder
-from harness.probes.haproxy import HAProxyObserver, parse_show_stat, server_healthy
+from harness.probes.haproxy import HAProxyObserver, server_healthy
 from harness.probes.http_probes import (
     AppObserver,
     ProviderObserver,
@@ -25,7 +25,6 @@ __all__ = [
     "SentinelPoller",
     "StateRecorder",
     "parse_sentinel_message",
-    "parse_show_stat",
     "qdrant_shard_states",
     "server_healthy",
 ]

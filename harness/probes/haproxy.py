@@ -10,10 +10,9 @@ when the socket does not answer. The socket is a UNIX socket path or ``tcp://HOS
 from __future__ import annotations
 
 from harness.probes.base import StateRecorder
-from harness.stack.haproxy_api import runtime_command
-from harness.stack.haproxy_api import show_stat_rows as parse_show_stat
+from harness.stack.haproxy_api import runtime_command, show_stat_rows
 
-__all__ = ["HAProxyObserver", "parse_show_stat", "server_healthy"]
+__all__ = ["HAProxyObserver", "server_healthy"]
 
 
 def server_healthy(status: str) -> bool:
@@ -38,7 +37,7 @@ class HAProxyObserver:
                             signal="probe")
             return
         self._rec.state("haproxy", "running", True, signal="probe")
-        for row in parse_show_stat(text):
+        for row in show_stat_rows(text):
             px, sv, status = row.get("pxname", ""), row.get("svname", ""), row.get("status", "")
             if sv == "FRONTEND" or (self._backends and px not in self._backends):
                 continue

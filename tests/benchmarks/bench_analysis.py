@@ -22,9 +22,17 @@ import time
 import tracemalloc
 from pathlib import Path
 
+# run as a script: the repository root is not on sys.path, and tests.support lives there
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
 from harness.analysis import AnalysisSpec, SLOSpec, analyse
-from harness.analysis.synthetic import Observation, Outage, SyntheticFault, synthetic_timeline
 from harness.timeline import Timeline
+from tests.support.synthetic import (
+    Observation,
+    Outage,
+    SyntheticFault,
+    synthetic_timeline,
+)
 
 RATE = 1_000.0
 

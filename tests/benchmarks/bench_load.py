@@ -3,7 +3,7 @@
     .venv/bin/python tests/benchmarks/bench_load.py                 # starts a tiny server
     .venv/bin/python tests/benchmarks/bench_load.py --url http://10.213.7.1:8080 --api-key K
 
-Without ``--url`` a tiny loopback HTTP server (``harness.load.tinyserver``) runs in its own
+Without ``--url`` a tiny loopback HTTP server (``tests/support/tinyserver.py``) runs in its own
 process, so the figures are about the load tools, not the service. Prints, for the open-loop
 generator, at each target rate of a ladder and at ``--rate``: achieved rate, send lateness
 p50/p99/max, whether it fell behind, and requests per CPU-second of the generator's process
@@ -21,10 +21,12 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 from harness.load import LocustDriver, OpenLoopGenerator, RequestMix
 from harness.timeline import Timeline
 
+TINYSERVER = Path(__file__).resolve().parents[1] / "support" / "tinyserver.py"
 MIX = RequestMix(questions=tuple(f"What does section {i} of the HA guide say?"
                                  for i in range(200)), seed=1)
 
@@ -36,7 +38,7 @@ def _cpu_s() -> float:
 
 @contextlib.contextmanager
 def _tiny_server() -> Iterator[str]:
-    proc = subprocess.Popen([sys.executable, "-m", "harness.load.tinyserver"],
+    proc = subprocess.Popen([sys.executable, str(TINYSERVER)],
                             stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None

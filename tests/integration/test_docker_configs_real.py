@@ -27,6 +27,7 @@ import yaml
 
 from harness.knobs import resolve_knobs
 from harness.simulators.control import ProviderControlClient
+from harness.stack import haproxy_api
 from harness.stack.docker import clients, configs, layout
 from harness.topology import ZONES
 
@@ -136,11 +137,11 @@ def test_haproxy_runs_the_generated_config_and_answers_on_both_runtime_apis(
             via_unix = b"".join(iter(lambda: s.recv(65536), b"")).decode()
         metrics = httpx.get(f"http://127.0.0.1:{ports['stats']}/metrics", timeout=2)
     for text_out in (via_tcp, via_unix):
-        app = clients.parse_show_stat(text_out, "app")
+        app = haproxy_api.backend_states(text_out, "app")
         assert set(app) == {f"app-{z}" for z in ZONES}
         # names do not resolve outside Docker: servers wait in MAINT instead of failing start
         assert all(v.startswith("MAINT") for v in app.values()), app
-        assert set(clients.parse_show_stat(text_out, "qdrant")) == {f"qdrant-{z}" for z in ZONES}
+        assert set(haproxy_api.backend_states(text_out, "qdrant")) == {f"qdrant-{z}" for z in ZONES}
     assert metrics.status_code == 200 and "haproxy_server_status" in metrics.text
 
 

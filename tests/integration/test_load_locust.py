@@ -10,8 +10,8 @@ import pytest
 
 from harness.errors import ConfigError
 from harness.load import LocustDriver, RequestMix
-from harness.load.tinyserver import TinyServer
 from harness.timeline import Outcome, Provider, Timeline
+from tests.support.tinyserver import TinyServer
 
 pytestmark = pytest.mark.integration
 

@@ -31,6 +31,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 MIX = RequestMix(questions=tuple(f"question {i}" for i in range(30)), seed=5)
 CLI = Path(sys.executable).with_name("chaos-harness")
+TINYSERVER = Path(__file__).resolve().parents[1] / "support" / "tinyserver.py"
 
 
 def _skip_reason() -> str | None:
@@ -97,7 +98,7 @@ def test_workers_in_another_namespace_record_every_request(tmp_path: Path) -> No
         pytest.skip(reason)
     tl = Timeline()
     with namespace() as (ns, host_ip):
-        server = _in_ns(ns, sys.executable, "-m", "harness.load.tinyserver", "--port", "0")
+        server = _in_ns(ns, sys.executable, str(TINYSERVER), "--port", "0")
         workers: list[subprocess.Popen[bytes]] = []
         try:
             assert server.stdout is not None

@@ -18,8 +18,8 @@ from harness.analysis import (
     distributions,
     distributions_json,
 )
-from harness.analysis.synthetic import Observation, Outage, SyntheticFault, synthetic_timeline
-from harness.analysis.verdict import Check, combine_checks
+from harness.analysis.verdict import VerdictCheck, combine_checks
+from tests.support.synthetic import Observation, Outage, SyntheticFault, synthetic_timeline
 
 SPEC = AnalysisSpec(slos=[SLOSpec(name="availability", objective=0.9999,
                                   latency_threshold_ms=500)])
@@ -28,7 +28,7 @@ SPEC = AnalysisSpec(slos=[SLOSpec(name="availability", objective=0.9999,
 def test_public_names_are_pinned() -> None:
     assert sorted(analysis.__all__) == sorted([
         "DEFAULT_ALERTS", "DEFAULT_FREQUENCIES", "AlertResult", "AlertSpec", "AnalysisSpec",
-        "Bounds", "BurnReport", "BurnWindow", "Check", "Distribution", "ErrorBudget",
+        "Bounds", "BurnReport", "BurnWindow", "VerdictCheck", "Distribution", "ErrorBudget",
         "FaultFrequencies", "FaultImpact", "FaultRecord", "GeneratorHealth", "LatencySummary",
         "LatencyWindow", "Projection", "RunAnalysis", "SLOResult", "SLOSpec", "Verdict",
         "analyse", "bad_at", "classify", "clopper_pearson", "combine", "distributions",
@@ -46,10 +46,11 @@ def test_combine() -> None:
     assert combine([]) is I
     assert combine(["PASS"]) is P  # type: ignore[list-item]
     assert str(F) == "FAIL"
-    v, why = combine_checks([Check(verdict=P, reason="ok"), Check(verdict=I, reason="maybe"),
-                             Check(verdict=F, reason="bad")])
+    v, why = combine_checks([VerdictCheck(verdict=P, reason="ok"),
+                             VerdictCheck(verdict=I, reason="maybe"),
+                             VerdictCheck(verdict=F, reason="bad")])
     assert v is F and why == ("bad", "maybe")
-    assert combine_checks([Check(verdict=P, reason="ok")]) == (P, ("ok",))
+    assert combine_checks([VerdictCheck(verdict=P, reason="ok")]) == (P, ("ok",))
 
 
 def _run(seed: int, stall_s: float):  # type: ignore[no-untyped-def]

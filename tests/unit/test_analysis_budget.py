@@ -10,12 +10,12 @@ from harness.analysis import AnalysisSpec, SLOSpec, analyse
 from harness.analysis.budget import BudgetSpec, bad_slices, incident_cost
 from harness.analysis.episodes import EpisodeSample, episode_views
 from harness.analysis.projection import KindSamples, project_samples
-from harness.analysis.synthetic import Outage, SyntheticFault, synthetic_timeline
 from harness.errors import ConfigError
 from harness.experiment import Experiment, FaultStep, LoadSpec
 from harness.experiment.assemble import RunFacts, analyse_run, analysis_spec, build_report
 from harness.experiment.model import BudgetSettings
 from harness.report import validate_report
+from tests.support.synthetic import Outage, SyntheticFault, synthetic_timeline
 
 
 def test_budget_of_a_30_day_window() -> None:

@@ -8,7 +8,7 @@ import pytest
 from harness.analysis import DEFAULT_ALERTS, AnalysisSpec, SLOSpec, analyse
 from harness.analysis.burn import alert_result, burn_windows
 from harness.analysis.spec import AlertSpec
-from harness.analysis.synthetic import Outage, synthetic_timeline
+from tests.support.synthetic import Outage, synthetic_timeline
 
 S = 1_000_000_000
 

@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from harness.analysis import AnalysisSpec, SLOSpec, Verdict, analyse
-from harness.analysis.synthetic import Observation, Outage, SyntheticFault, synthetic_timeline
 from harness.timeline import Timeline
+from tests.support.synthetic import Observation, Outage, SyntheticFault, synthetic_timeline
 
 S = 1_000_000_000
 

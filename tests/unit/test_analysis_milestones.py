@@ -6,8 +6,8 @@ import pytest
 
 from harness.analysis import AnalysisSpec, SLOSpec, analyse
 from harness.analysis.milestones import MILESTONES, decision_rule
-from harness.analysis.synthetic import Observation, Outage, SyntheticFault, synthetic_timeline
 from harness.timeline import Timeline
+from tests.support.synthetic import Observation, Outage, SyntheticFault, synthetic_timeline
 
 S = 1_000_000_000
 ORIGIN = 1_000 * S

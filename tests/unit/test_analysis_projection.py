@@ -14,8 +14,8 @@ from harness.analysis.projection import (
     impact_samples,
     project_samples,
 )
-from harness.analysis.synthetic import Outage, SyntheticFault, synthetic_timeline
 from harness.errors import ConfigError
+from tests.support.synthetic import Outage, SyntheticFault, synthetic_timeline
 
 
 def samples(**kinds: tuple[str, list[float]]) -> dict[str, KindSamples]:

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from harness.analysis import AnalysisSpec, SLOSpec, Verdict, analyse
-from harness.analysis.synthetic import Outage, SyntheticFault, synthetic_timeline
+from tests.support.synthetic import Outage, SyntheticFault, synthetic_timeline
 
 outages = st.builds(
     Outage, start_s=st.floats(0, 25), end_s=st.floats(0, 30),

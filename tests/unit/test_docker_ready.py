@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from harness.errors import StackError
+from harness.stack import haproxy_api
 from harness.stack.docker import clients, layout, ready
 
 SHOW_STAT = """# pxname,svname,qcur,status,weight
@@ -21,10 +22,10 @@ qdrant,qdrant-az-a,0,UP,1
 
 
 def test_show_stat_is_read_per_backend() -> None:
-    assert clients.parse_show_stat(SHOW_STAT, "app") == {
+    assert haproxy_api.backend_states(SHOW_STAT, "app") == {
         "app-az-a": "UP", "app-az-b": "DOWN", "app-az-c": "MAINT (resolution)"}
-    assert clients.parse_show_stat(SHOW_STAT, "qdrant") == {"qdrant-az-a": "UP"}
-    assert clients.parse_show_stat(SHOW_STAT, "nope") == {}
+    assert haproxy_api.backend_states(SHOW_STAT, "qdrant") == {"qdrant-az-a": "UP"}
+    assert haproxy_api.backend_states(SHOW_STAT, "nope") == {}
 
 
 def _shard(i: int, state: str = "Active") -> dict[str, Any]:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 import harness.faults as faults
+from harness.durations import parse_duration
 from harness.errors import ConfigError
-from harness.faults import FAULTS, build_fault, describe_faults, format_fault_list, parse_duration
+from harness.faults import FAULTS, build_fault, describe_faults, format_fault_list
 from harness.faults.params import Param, validate_params
 from harness.faults.provider import PROVIDER_FAULTS
 from harness.simulators.faults import FAULT_KINDS
@@ -25,7 +26,7 @@ def test_public_api_is_pinned() -> None:
     assert set(faults.__all__) == {
         "CAPABILITIES", "FAULTS", "Check", "Fault", "FaultHandle", "FaultInfo", "Injection",
         "Param", "Toxic", "ToxiproxyClient", "ToxiproxyError", "active_handles", "build_fault",
-        "describe_faults", "format_fault_list", "heal_all", "load_records", "parse_duration",
+        "describe_faults", "format_fault_list", "heal_all", "load_records",
         "revert_record", "save_record"}
 
 

@@ -12,7 +12,7 @@ import pytest
 from harness.cli import EXIT, main
 from harness.errors import ConfigError
 from harness.gate import (
-    Outcome,
+    GateOutcome,
     evaluate,
     load_policy,
     load_report,
@@ -40,29 +40,29 @@ def gate(policy: dict[str, Any], *reports: dict[str, Any], history: HistoryStore
     return evaluate(pol, loaded, history=history, baseline=base)
 
 
-def outcomes(result, prefix: str) -> list[Outcome]:
+def outcomes(result, prefix: str) -> list[GateOutcome]:
     return [r.outcome for r in result.rules if r.rule.startswith(prefix)]
 
 
 # -- verdict / landed / confidence ---------------------------------------------------------------
 
 def test_verdict_rule_pass_fail_and_inconclusive_treatments() -> None:
-    assert outcomes(gate({}, report("pass")), "verdict") == [Outcome.PASS]
-    assert outcomes(gate({}, report("fail")), "verdict") == [Outcome.FAIL]
+    assert outcomes(gate({}, report("pass")), "verdict") == [GateOutcome.PASS]
+    assert outcomes(gate({}, report("fail")), "verdict") == [GateOutcome.FAIL]
     inc = report("pass", verdict="INCONCLUSIVE")
     assert gate({"inconclusive": "fail"}, inc).exit_code == EXIT["fail"]
     res = gate({"inconclusive": "warn"}, inc)
-    assert res.outcome is Outcome.INCONCLUSIVE and res.exit_code == EXIT["inconclusive"]
+    assert res.outcome is GateOutcome.INCONCLUSIVE and res.exit_code == EXIT["inconclusive"]
     assert gate({"inconclusive": "pass"}, inc).exit_code == EXIT["ok"]
     # a minimum of INCONCLUSIVE accepts it outright
     assert outcomes(gate({"verdict": {"minimum": "INCONCLUSIVE"}}, inc), "verdict") == [
-        Outcome.PASS]
+        GateOutcome.PASS]
 
 
 def test_skipped_report_is_inconclusive_with_reason() -> None:
     res = gate({"inconclusive": "warn"}, report("pass", skipped={"reason": "needs ZoneIsolatable"}))
     row = next(r for r in res.rules if r.rule == "verdict.minimum")
-    assert row.outcome is Outcome.INCONCLUSIVE and "ZoneIsolatable" in row.detail
+    assert row.outcome is GateOutcome.INCONCLUSIVE and "ZoneIsolatable" in row.detail
 
 
 def test_a_fault_that_never_landed_is_inconclusive() -> None:
@@ -70,7 +70,7 @@ def test_a_fault_that_never_landed_is_inconclusive() -> None:
     rep["faults"][1]["landed"] = False
     res = gate({"inconclusive": "warn"}, rep)
     row = next(r for r in res.rules if r.rule == "require_landed")
-    assert row.raw is Outcome.INCONCLUSIVE and "#f2" in row.detail
+    assert row.raw is GateOutcome.INCONCLUSIVE and "#f2" in row.detail
     assert not any(r.rule == "require_landed" for r in gate({"require_landed": False}, rep).rules)
 
 
@@ -78,8 +78,8 @@ def test_confidence_below_policy_is_inconclusive() -> None:
     rep = report("pass")
     rep["slos"][0]["confidence"] = 0.9
     assert outcomes(gate({"confidence": {"minimum": 0.95}, "inconclusive": "warn"}, rep),
-                    "confidence") == [Outcome.INCONCLUSIVE]
-    assert outcomes(gate({"confidence": {"minimum": 0.9}}, rep), "confidence") == [Outcome.PASS]
+                    "confidence") == [GateOutcome.INCONCLUSIVE]
+    assert outcomes(gate({"confidence": {"minimum": 0.9}}, rep), "confidence") == [GateOutcome.PASS]
 
 
 # -- SLO rules ------------------------------------------------------------------------------------
@@ -87,13 +87,13 @@ def test_confidence_below_policy_is_inconclusive() -> None:
 def test_slo_min_objective_verdict_and_availability() -> None:
     pol = {"slos": [{"slo": "availability", "min_objective": 0.9999, "verdict": "PASS",
                      "min_availability": 0.9999}]}
-    assert set(outcomes(gate(pol, report("pass")), "slos")) == {Outcome.PASS}
+    assert set(outcomes(gate(pol, report("pass")), "slos")) == {GateOutcome.PASS}
     res = gate(pol, report("fail"))
-    assert outcomes(res, "slos[0].verdict") == [Outcome.FAIL]
-    assert outcomes(res, "slos[0].min_availability") == [Outcome.FAIL]
+    assert outcomes(res, "slos[0].verdict") == [GateOutcome.FAIL]
+    assert outcomes(res, "slos[0].min_availability") == [GateOutcome.FAIL]
     weaker = report("pass")
     weaker["slos"][0]["objective"] = 0.999
-    assert outcomes(gate(pol, weaker), "slos[0].min_objective") == [Outcome.FAIL]
+    assert outcomes(gate(pol, weaker), "slos[0].min_objective") == [GateOutcome.FAIL]
 
 
 def test_slo_availability_straddling_target_is_inconclusive_and_names_needed_requests() -> None:
@@ -103,39 +103,40 @@ def test_slo_availability_straddling_target_is_inconclusive_and_names_needed_req
     res = gate({"slos": [{"slo": "*", "min_availability": 0.9999, "verdict": "INCONCLUSIVE"}],
                 "inconclusive": "warn"}, rep)
     row = next(r for r in res.rules if r.rule == "slos[0].min_availability")
-    assert row.outcome is Outcome.INCONCLUSIVE and "25000" in row.detail
-    assert outcomes(res, "slos[0].verdict") == [Outcome.PASS]
+    assert row.outcome is GateOutcome.INCONCLUSIVE and "25000" in row.detail
+    assert outcomes(res, "slos[0].verdict") == [GateOutcome.PASS]
 
 
 def test_missing_slo_fails_unless_optional() -> None:
-    assert outcomes(gate({"slos": [{"slo": "latency"}]}, report("pass")), "slos") == [Outcome.FAIL]
+    assert outcomes(gate({"slos": [{"slo": "latency"}]}, report("pass")),
+                    "slos") == [GateOutcome.FAIL]
     assert outcomes(gate({"slos": [{"slo": "latency", "required": False}]}, report("pass")),
-                    "slos") == [Outcome.SKIP]
+                    "slos") == [GateOutcome.SKIP]
 
 
 # -- budget and fault limits ----------------------------------------------------------------------
 
 def test_budget_rule() -> None:
     assert outcomes(gate({"budget": {"max_consumed": 1.0}}, report("pass")), "budget") == [
-        Outcome.PASS]
+        GateOutcome.PASS]
     assert outcomes(gate({"budget": {"max_consumed": 1.0}}, report("fail")), "budget") == [
-        Outcome.FAIL]
+        GateOutcome.FAIL]
     rep = report("pass", error_budget={"objective": None, "allowed_bad": None, "bad": None,
                                        "consumed": None})
     assert outcomes(gate({"budget": {"max_consumed": 1.0}, "inconclusive": "warn"}, rep),
-                    "budget") == [Outcome.INCONCLUSIVE]
+                    "budget") == [GateOutcome.INCONCLUSIVE]
 
 
 @pytest.mark.parametrize(("limit", "expected"), [
-    ({"family": "process", "max_failover_s": 1.1}, Outcome.PASS),  # max is 1.1
-    ({"family": "process", "max_failover_s": 1.0}, Outcome.FAIL),
-    ({"family": "process", "max_failover_s": 1.0, "statistic": "median"}, Outcome.PASS),
-    ({"name": "provider-outage", "max_recover_s": 5.0}, Outcome.FAIL),  # 5.2
-    ({"name": "provider-outage", "max_detect_s": 0.5}, Outcome.PASS),
-    ({"family": "process", "max_bad_requests": 3}, Outcome.FAIL),  # 4
-    ({"family": "zone", "max_failover_s": 1.0}, Outcome.SKIP),  # no zone fault
+    ({"family": "process", "max_failover_s": 1.1}, GateOutcome.PASS),  # max is 1.1
+    ({"family": "process", "max_failover_s": 1.0}, GateOutcome.FAIL),
+    ({"family": "process", "max_failover_s": 1.0, "statistic": "median"}, GateOutcome.PASS),
+    ({"name": "provider-outage", "max_recover_s": 5.0}, GateOutcome.FAIL),  # 5.2
+    ({"name": "provider-outage", "max_detect_s": 0.5}, GateOutcome.PASS),
+    ({"family": "process", "max_bad_requests": 3}, GateOutcome.FAIL),  # 4
+    ({"family": "zone", "max_failover_s": 1.0}, GateOutcome.SKIP),  # no zone fault
 ])
-def test_fault_limits(limit: dict[str, Any], expected: Outcome) -> None:
+def test_fault_limits(limit: dict[str, Any], expected: GateOutcome) -> None:
     assert outcomes(gate({"faults": [limit]}, report("pass")), "faults[0]") == [expected]
 
 
@@ -145,7 +146,7 @@ def test_fault_limit_not_measured_is_inconclusive() -> None:
         f["recover_s"] = None
     res = gate({"faults": [{"family": "process", "max_recover_s": 10}], "inconclusive": "warn"},
                rep)
-    assert outcomes(res, "faults[0]") == [Outcome.INCONCLUSIVE]
+    assert outcomes(res, "faults[0]") == [GateOutcome.INCONCLUSIVE]
 
 
 # -- regression -----------------------------------------------------------------------------------
@@ -168,9 +169,9 @@ def test_regression_against_history_median(tmp_path: Path) -> None:
             store.record_report(report_from_mapping(_past_run(i, fo)))
         ok = _past_run(9, 1.2)  # median of 1.0, 1.0, 1.2 is 1.0 -> allowed 1.2
         bad = _past_run(9, 1.3)
-        assert outcomes(gate(REG, ok, history=store), "regression") == [Outcome.PASS]
+        assert outcomes(gate(REG, ok, history=store), "regression") == [GateOutcome.PASS]
         res = gate(REG, bad, history=store)
-        assert outcomes(res, "regression") == [Outcome.FAIL] and res.exit_code == EXIT["fail"]
+        assert outcomes(res, "regression") == [GateOutcome.FAIL] and res.exit_code == EXIT["fail"]
         row = next(r for r in res.rules if r.rule.startswith("regression"))
         assert "median of last 3" in row.limit and "1.2" in row.limit
 
@@ -182,20 +183,20 @@ def test_regression_absolute_tolerance_wins_when_looser(tmp_path: Path) -> None:
         for i in range(3):
             store.record_report(report_from_mapping(_past_run(i, 0.5)))
         assert outcomes(gate(pol, _past_run(9, 1.4), history=store), "regression") == [
-            Outcome.PASS]
+            GateOutcome.PASS]
         assert outcomes(gate(pol, _past_run(9, 1.6), history=store), "regression") == [
-            Outcome.FAIL]
+            GateOutcome.FAIL]
 
 
 def test_regression_missing_history_follows_policy(tmp_path: Path) -> None:
     with HistoryStore(tmp_path / "h.sqlite") as store:
         store.record_report(report_from_mapping(_past_run(0, 1.0)))  # 1 run, min_runs 2
         assert outcomes(gate(REG, _past_run(9, 9.0), history=store), "regression") == [
-            Outcome.SKIP]
+            GateOutcome.SKIP]
         pol = copy.deepcopy(REG)
         pol["regression"]["missing"] = "fail"
         assert outcomes(gate(pol, _past_run(9, 9.0), history=store), "regression") == [
-            Outcome.FAIL]
+            GateOutcome.FAIL]
     pol["regression"]["missing"] = "inconclusive"
     pol["inconclusive"] = "warn"
     assert gate(pol, _past_run(9, 9.0), history=None).exit_code == EXIT["inconclusive"]
@@ -208,7 +209,7 @@ def test_regression_ignores_newer_runs_and_itself(tmp_path: Path) -> None:
         current = _past_run(5, 1.1)
         store.record_report(report_from_mapping(current))
         store.record_report(report_from_mapping(_past_run(8, 50.0)))  # newer: not a reference
-        assert outcomes(gate(REG, current, history=store), "regression") == [Outcome.PASS]
+        assert outcomes(gate(REG, current, history=store), "regression") == [GateOutcome.PASS]
 
 
 def test_regression_against_baseline_report() -> None:
@@ -217,11 +218,11 @@ def test_regression_against_baseline_report() -> None:
                                       "max_increase_pct": 50},
                                      {"metric": "budget_consumed", "max_increase_abs": 0.5}]}}
     res = gate(pol, report("fail"))  # failover tripled, budget 0 -> 5.0
-    assert outcomes(res, "regression") == [Outcome.FAIL, Outcome.FAIL]
-    assert outcomes(gate(pol, report("pass")), "regression") == [Outcome.PASS, Outcome.PASS]
+    assert outcomes(res, "regression") == [GateOutcome.FAIL, GateOutcome.FAIL]
+    assert outcomes(gate(pol, report("pass")), "regression") == [GateOutcome.PASS, GateOutcome.PASS]
     other = report("fail")
     other["experiment"]["name"] = "zone-loss"
-    assert set(outcomes(gate(pol, other), "regression")) == {Outcome.SKIP}
+    assert set(outcomes(gate(pol, other), "regression")) == {GateOutcome.SKIP}
 
 
 # -- OpenSLO objectives ---------------------------------------------------------------------------
@@ -230,13 +231,13 @@ def test_openslo_objectives_checked_against_measured_interval() -> None:
     pol = {"openslo": {"files": ["fixtures/openslo/rag-availability.yaml",
                                  "fixtures/openslo/rag-latency-v1alpha.yaml"]}}
     res = gate(pol, report("pass"))
-    assert outcomes(res, "openslo") == [Outcome.PASS, Outcome.PASS]
-    assert outcomes(gate(pol, report("fail")), "openslo") == [Outcome.FAIL, Outcome.PASS]
+    assert outcomes(res, "openslo") == [GateOutcome.PASS, GateOutcome.PASS]
+    assert outcomes(gate(pol, report("fail")), "openslo") == [GateOutcome.FAIL, GateOutcome.PASS]
     loose = report("pass")
     loose["slos"][0]["latency_threshold_ms"] = 5000.0  # judged looser than the 2000 ms objective
     rows = [r for r in gate({**pol, "inconclusive": "warn"}, loose).rules
             if r.rule.startswith("openslo")]
-    assert [r.outcome for r in rows] == [Outcome.PASS, Outcome.INCONCLUSIVE]
+    assert [r.outcome for r in rows] == [GateOutcome.PASS, GateOutcome.INCONCLUSIVE]
     assert "looser" in rows[1].detail
 
 
@@ -244,7 +245,7 @@ def test_openslo_unmapped_slo_is_inconclusive() -> None:
     pol = {"openslo": {"files": ["fixtures/openslo/rag-availability.yaml"],
                        "map": {"availability": "no-such-slo"}}, "inconclusive": "warn"}
     row = next(r for r in gate(pol, report("pass")).rules if r.rule.startswith("openslo"))
-    assert row.outcome is Outcome.INCONCLUSIVE and "openslo.map" in row.detail
+    assert row.outcome is GateOutcome.INCONCLUSIVE and "openslo.map" in row.detail
 
 
 # -- policy validation ----------------------------------------------------------------------------

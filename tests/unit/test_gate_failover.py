@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from harness.errors import ConfigError
-from harness.gate import Outcome, evaluate, policy_from_mapping, report_from_mapping
+from harness.gate import GateOutcome, evaluate, policy_from_mapping, report_from_mapping
 from harness.gate.openslo import load_openslo
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,7 +46,7 @@ def redis_report(decided: float | None = 2.3, signal: str = "sentinel +switch-ma
     return data
 
 
-def gate(policy: dict[str, Any], rep: dict[str, Any]) -> list[tuple[str, Outcome, str, str]]:
+def gate(policy: dict[str, Any], rep: dict[str, Any]) -> list[tuple[str, GateOutcome, str, str]]:
     pol = policy_from_mapping({**BASE, **policy}, file="policy.yaml", base_dir=ROOT)
     res = evaluate(pol, [report_from_mapping(copy.deepcopy(rep))])
     return [(r.rule, r.outcome, r.measured, r.detail) for r in res.rules
@@ -59,21 +59,21 @@ PROMOTION = {"name": "redis-master-loss", "milestone": "decided", "signal": "+sw
 def test_sentinel_promotion_within_limit_passes_and_beyond_fails() -> None:
     ((rule, outcome, measured, _),) = gate({"milestones": [{**PROMOTION, "max_s": 5}]},
                                            redis_report())
-    assert (rule, outcome, measured) == ("milestones[0].max_s", Outcome.PASS, "max 2.3s over 1")
+    assert (rule, outcome, measured) == ("milestones[0].max_s", GateOutcome.PASS, "max 2.3s over 1")
     ((_, outcome, _, _),) = gate({"milestones": [{**PROMOTION, "max_s": 2}]}, redis_report())
-    assert outcome is Outcome.FAIL  # a gate policy fails the run on a milestone
+    assert outcome is GateOutcome.FAIL  # a gate policy fails the run on a milestone
 
 
 def test_the_milestone_must_come_from_the_named_signal() -> None:
     rep = redis_report(signal="sentinel +odown: sentinel/mymaster/redis-az-a +odown")
     ((_, outcome, measured, detail),) = gate(
         {"inconclusive": "warn", "milestones": [{**PROMOTION, "max_s": 5}]}, rep)
-    assert (outcome, measured) == (Outcome.INCONCLUSIVE, "not reached")
+    assert (outcome, measured) == (GateOutcome.INCONCLUSIVE, "not reached")
     assert "not +switch-master" in detail
     ((_, outcome, _, detail),) = gate(
         {"inconclusive": "warn", "milestones": [{**PROMOTION, "max_s": 5}]},
         redis_report(decided=None))
-    assert outcome is Outcome.INCONCLUSIVE and "not observed" in detail
+    assert outcome is GateOutcome.INCONCLUSIVE and "not observed" in detail
 
 
 def test_haproxy_down_for_a_zone_and_no_such_fault() -> None:
@@ -81,25 +81,25 @@ def test_haproxy_down_for_a_zone_and_no_such_fault() -> None:
         {"family": "zone", "milestone": "decided", "signal": "haproxy DOWN", "max_s": 2},
         {"family": "zone", "milestone": "decided", "signal": "haproxy DOWN", "max_s": 1},
         {"family": "provider", "milestone": "decided", "max_s": 1}]}, redis_report())
-    assert [r[1] for r in rows] == [Outcome.PASS, Outcome.FAIL, Outcome.SKIP]
+    assert [r[1] for r in rows] == [GateOutcome.PASS, GateOutcome.FAIL, GateOutcome.SKIP]
 
 
 def test_incident_share_of_the_monthly_budget() -> None:
     rows = gate({"budget": {"max_incident_share": 0.01}}, redis_report())
-    assert rows[0][:2] == ("budget.max_incident_share", Outcome.PASS)
+    assert rows[0][:2] == ("budget.max_incident_share", GateOutcome.PASS)
     assert "zone-power t1" in rows[0][2]  # the worst incident: 2 s of 259.2 s = 0.77 %
     rows = gate({"budget": {"max_incident_share": 0.005}}, redis_report())
-    assert rows[0][1] is Outcome.FAIL
+    assert rows[0][1] is GateOutcome.FAIL
     # charged by time slices: one spoiled minute of 4.32 is 23 %
     rows = gate({"budget": {"max_incident_share": 0.2, "method": "timeslices"}}, redis_report())
-    assert rows[0][1] is Outcome.FAIL and "23.15%" in rows[0][2]
+    assert rows[0][1] is GateOutcome.FAIL and "23.15%" in rows[0][2]
 
 
 def test_a_report_without_budget_is_inconclusive() -> None:
     rep = redis_report()
     del rep["budget"]
     rows = gate({"inconclusive": "warn", "budget": {"max_incident_share": 0.05}}, rep)
-    assert rows[0][1] is Outcome.INCONCLUSIVE and "recheck" in rows[0][3]
+    assert rows[0][1] is GateOutcome.INCONCLUSIVE and "recheck" in rows[0][3]
 
 
 def _openslo(tmp_path: Path, method: str, extra: str = "") -> Path:
@@ -129,7 +129,7 @@ def test_openslo_budgeting_method_decides_how_the_incident_is_charged(tmp_path: 
     rows = gate({"openslo": {"files": [str(occ)]}, "budget": {"max_incident_share": 0.01}},
                 redis_report())
     share = next(r for r in rows if r[0] == "budget.max_incident_share")
-    assert share[1] is Outcome.PASS and "0.8267%" in share[2]  # 2 s of 241.92 s (28 days)
+    assert share[1] is GateOutcome.PASS and "0.8267%" in share[2]  # 2 s of 241.92 s (28 days)
     ts = _openslo(tmp_path, "Timeslices",
                   "      timeSliceTarget: 0.9999\n      timeSliceWindow: 1m\n")
     (o,) = load_openslo(ts)
@@ -137,7 +137,7 @@ def test_openslo_budgeting_method_decides_how_the_incident_is_charged(tmp_path: 
     rows = gate({"openslo": {"files": [str(ts)]}, "budget": {"max_incident_share": 0.01}},
                 redis_report())
     share = next(r for r in rows if r[0] == "budget.max_incident_share")
-    assert share[1] is Outcome.FAIL and "Timeslices" in share[3]
+    assert share[1] is GateOutcome.FAIL and "Timeslices" in share[3]
 
 
 def test_openslo_slices_of_another_length_are_inconclusive(tmp_path: Path) -> None:
@@ -146,7 +146,7 @@ def test_openslo_slices_of_another_length_are_inconclusive(tmp_path: Path) -> No
     rows = gate({"inconclusive": "warn", "openslo": {"files": [str(ts)]},
                  "budget": {"max_incident_share": 0.5}}, redis_report())
     share = next(r for r in rows if r[0] == "budget.max_incident_share")
-    assert share[1] is Outcome.INCONCLUSIVE and "budget.timeslice" in share[3]
+    assert share[1] is GateOutcome.INCONCLUSIVE and "budget.timeslice" in share[3]
 
 
 @pytest.mark.parametrize(("policy", "field"), [

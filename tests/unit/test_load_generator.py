@@ -13,8 +13,8 @@ import pytest
 from harness.errors import ConfigError
 from harness.load import GeneratorReport, OpenLoopGenerator, RequestMix, Schedule
 from harness.load.report import fell_behind, percentile_ms
-from harness.load.tinyserver import TinyServer
 from harness.timeline import Outcome, Provider, Timeline
+from tests.support.tinyserver import TinyServer
 
 MIX = RequestMix(questions=tuple(f"question {i}" for i in range(20)), seed=1)
 

@@ -23,10 +23,10 @@ from harness.probes import (
     QdrantObserver,
     StateRecorder,
     parse_sentinel_message,
-    parse_show_stat,
     qdrant_shard_states,
     server_healthy,
 )
+from harness.stack.haproxy_api import show_stat_rows
 from harness.timeline import Timeline
 from harness.topology import Endpoint, Kind, Service, Topology
 
@@ -90,11 +90,11 @@ stats,FRONTEND,0,OPEN,,,
 
 
 def test_show_stat_parsing_and_health() -> None:
-    rows = parse_show_stat(SHOW_STAT.format(a="DOWN"))
+    rows = show_stat_rows(SHOW_STAT.format(a="DOWN"))
     assert [r["svname"] for r in rows][:3] == ["FRONTEND", "app-az-a", "app-az-b"]
     assert rows[1]["status"] == "DOWN"
     with pytest.raises(ValueError):
-        parse_show_stat("Unknown command")
+        show_stat_rows("Unknown command")
     assert server_healthy("UP") and server_healthy("UP 1/2") and server_healthy("no check")
     assert not server_healthy("DOWN") and not server_healthy("DOWN 1/2")
     assert not server_healthy("MAINT")

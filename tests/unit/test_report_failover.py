@@ -7,12 +7,12 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
-from harness.analysis.synthetic import Outage, SyntheticFault, synthetic_timeline
 from harness.experiment import Experiment, FaultStep, LoadSpec
 from harness.experiment.assemble import RunFacts, analyse_run, analysis_spec, build_report
 from harness.experiment.model import AnalysisSettings, BudgetSettings
 from harness.report import render_html, render_markdown, write_report
 from harness.timeline import Timeline
+from tests.support.synthetic import Outage, SyntheticFault, synthetic_timeline
 
 S = 10**9
 

@@ -14,17 +14,12 @@ import httpx
 
 from harness.stack import haproxy_api
 
-__all__ = ["haproxy_command", "haproxy_servers", "parse_show_stat", "qdrant_replica_problem"]
+__all__ = ["haproxy_command", "haproxy_servers", "qdrant_replica_problem"]
 
 
 def haproxy_command(host: str, port: int, command: str, *, timeout: float = 1.0) -> str:
     """One runtime API command over TCP (non-interactive: HAProxy closes after the answer)."""
     return haproxy_api.runtime_command(f"tcp://{host}:{port}", command, timeout=timeout)
-
-
-def parse_show_stat(text: str, backend: str) -> dict[str, str]:
-    """Server name -> status (``UP``, ``DOWN``, ``MAINT``, ``UP 1/2`` ...) from ``show stat``."""
-    return haproxy_api.backend_states(text, backend)
 
 
 def haproxy_servers(host: str, port: int, backend: str, *, timeout: float = 1.0

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 __all__ = ["READINESS_CHECKS", "wait_ready"]
 
 Problem = tuple[str, str] | None
-Check = Callable[["DockerStack"], Problem]
+ReadinessCheck = Callable[["DockerStack"], Problem]
 
 
 def check_containers(stack: DockerStack) -> Problem:
@@ -51,7 +51,7 @@ def _state(stack: DockerStack, service: str) -> str:
         return "missing"
 
 
-def _shared(check: Callable[[Any], Problem]) -> Check:
+def _shared(check: Callable[[Any], Problem]) -> ReadinessCheck:
     """A local-substrate check that needs nothing but the Stack interface."""
     return lambda stack: check(cast(Any, stack))
 
@@ -151,7 +151,7 @@ def corpus_size(context: Path) -> int:
         return 0
 
 
-READINESS_CHECKS: tuple[tuple[str, Check], ...] = (
+READINESS_CHECKS: tuple[tuple[str, ReadinessCheck], ...] = (
     ("redis", _shared(readiness.check_redis)),
     ("sentinel", check_sentinels),
     ("toxiproxy", _shared(readiness.check_toxiproxy)),

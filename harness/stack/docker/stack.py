@@ -18,6 +18,7 @@ from typing import Any
 
 from harness.errors import ConfigError, StackError
 from harness.knobs import resolve_knobs
+from harness.stack import haproxy_api
 from harness.stack.base import ProcessState, ServiceStatus, StackStatus
 from harness.stack.docker import clients, layout
 from harness.stack.docker.configs import COLLECTION
@@ -373,7 +374,8 @@ class DockerStack:
             text = clients.haproxy_command(ep.host, ep.port, "show stat")
         except OSError:
             return {}
-        return {**clients.parse_show_stat(text, "app"), **clients.parse_show_stat(text, "qdrant")}
+        return {**haproxy_api.backend_states(text, "app"),
+                **haproxy_api.backend_states(text, "qdrant")}
 
     def status(self) -> StackStatus:
         hap = self.haproxy_states()

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 __all__ = ["READINESS_CHECKS", "wait_ready"]
 
 # A check returns None when satisfied, else (component, what is wrong).
-Check = Callable[["LocalStack"], "tuple[str, str] | None"]
+ReadinessCheck = Callable[["LocalStack"], "tuple[str, str] | None"]
 
 
 def check_processes(stack: LocalStack) -> tuple[str, str] | None:
@@ -93,7 +93,7 @@ def check_qdrant(stack: LocalStack) -> tuple[str, str] | None:
     return collection_problem(stack)
 
 
-READINESS_CHECKS: tuple[tuple[str, Check], ...] = (
+READINESS_CHECKS: tuple[tuple[str, ReadinessCheck], ...] = (
     ("processes", check_processes),
     ("redis", check_redis),
     ("sentinel", check_sentinels),

@@ -1,7 +1,7 @@
 """A tiny, fast HTTP/1.1 server on loopback to measure the load tools against themselves.
 
-Used by the generator's tests and by ``tests/benchmarks/bench_load.py`` when no target URL is
-given: it answers every request with a small JSON body and the reference app's headers
+A test helper (not part of the product). Used by the generator's tests and by
+``tests/benchmarks/bench_load.py`` when no target URL is given: it answers every request with a small JSON body and the reference app's headers
 (``X-Replica``, ``X-Degraded``, ``X-Provider``), keeps connections alive, and can be told to
 *stall* (hold every request, new and in flight, until a time) or to answer with another status,
 so a stalled service can be simulated without a stack. It runs its own asyncio loop in a thread
@@ -138,7 +138,7 @@ class TinyServer:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m harness.load.tinyserver [--port P]``: serve until SIGTERM / Ctrl-C (prints
+    """``python tests/support/tinyserver.py [--port P]``: serve until SIGTERM / Ctrl-C (prints
     the URL on stdout first), e.g. as a benchmark target in its own process."""
     import argparse
     import signal

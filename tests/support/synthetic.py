@@ -1,4 +1,6 @@
-"""Synthetic timelines with known ground truth, for calibration, tests and benchmarks.
+"""Synthetic timelines with known ground truth, for calibration tests and benchmarks.
+
+A test helper (not part of the product).
 
 Pure: the caller gives the time origin and the seed; nothing reads the clock. A synthetic run is
 open-loop load at a fixed rate (constant or Poisson arrivals) against a service that answers in
