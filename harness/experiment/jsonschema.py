@@ -1,37 +1,31 @@
-"""The experiment file's JSON Schema, generated from the model.
+"""The experiment file's JSON Schema, generated from the model (see :mod:`harness.schemas`).
 
-``python -m harness.experiment.jsonschema`` rewrites ``harness/experiment/schema.json``; a unit
-test fails when the committed file and the model disagree. Editors can use the schema for
-completion (``# yaml-language-server: $schema=...``). Fault parameters are free-form here: they
-are checked per fault by ``harness.faults.build_fault`` (see ``chaos-harness fault list``).
+``python -m harness.experiment.jsonschema`` rewrites ``harness/experiment/schema.json`` and every
+other published schema; a unit test fails when a committed file and its model disagree. Editors
+can use the schema for completion (``# yaml-language-server: $schema=...``). Fault parameters are
+free-form here: they are checked per fault by ``harness.faults.build_fault`` (see
+``chaos-harness fault list``).
 """
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
-from harness.experiment.model import Experiment
+from harness import schemas
 
-__all__ = ["SCHEMA_PATH", "experiment_schema"]
+__all__ = ["SCHEMA_PATH", "experiment_schema", "render"]
 
-SCHEMA_PATH = Path(__file__).with_name("schema.json")
+SCHEMA_PATH = schemas.DOCUMENTS["experiment"].path
 
 
 def experiment_schema() -> dict[str, Any]:
-    schema = Experiment.model_json_schema(mode="validation")
-    return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": "https://chaos-harness.dev/schemas/experiment-v1.json",
-        **schema,
-    }
+    return schemas.document_schema("experiment")
 
 
 def render() -> str:
-    return json.dumps(experiment_schema(), indent=2, sort_keys=True) + "\n"
+    return schemas.render("experiment")
 
 
 if __name__ == "__main__":
-    SCHEMA_PATH.write_text(render())
-    print(f"wrote {SCHEMA_PATH}")
+    for written in schemas.write_all():
+        print(f"wrote {written}")

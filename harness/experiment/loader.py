@@ -7,18 +7,20 @@ started: the runner only ever sees checked experiments.
 
 from __future__ import annotations
 
+import types
+import typing
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from harness.errors import ConfigError
 from harness.experiment.model import Experiment
 
-__all__ = ["experiment_from_data", "field_path", "load_experiment", "load_experiment_text",
-           "load_experiments"]
+__all__ = ["config_error_from_validation", "experiment_from_data", "field_path",
+           "load_experiment", "load_experiment_text", "load_experiments"]
 
 _MAX_BYTES = 1_000_000
 
@@ -34,12 +36,59 @@ def field_path(loc: tuple[int | str, ...]) -> str:
     return out or "<document>"
 
 
-def _allowed(err: Mapping[str, Any]) -> str | None:
+def _annotation_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> Any:
+    """The type a field path points at in ``model`` (Annotated and ``X | None`` unwrapped);
+    None when the path leaves what can be followed (free-form dicts, unions)."""
+    tp: Any = model
+    for part in loc:
+        tp = _unwrap(tp)
+        origin, args = typing.get_origin(tp), typing.get_args(tp)
+        if isinstance(tp, type) and issubclass(tp, BaseModel) and isinstance(part, str):
+            info = _fields(tp).get(part)
+            if info is None:
+                return None
+            tp = info.annotation
+        elif isinstance(part, int) and origin in (list, tuple) and args:
+            tp = args[0]
+        elif isinstance(part, str) and origin is dict and len(args) == 2:
+            tp = args[1]
+        else:
+            return None
+    return _unwrap(tp)
+
+
+def _fields(model: type[BaseModel]) -> dict[str, Any]:
+    """A model's fields by the name a document uses (the alias, where there is one)."""
+    return {info.alias or name: info for name, info in model.model_fields.items()}
+
+
+def _unwrap(tp: Any) -> Any:
+    while True:
+        origin, args = typing.get_origin(tp), typing.get_args(tp)
+        if origin is typing.Annotated:
+            tp = args[0]
+        elif origin in (typing.Union, types.UnionType):
+            arms = [a for a in args if a is not type(None)]
+            if len(arms) != 1:
+                return tp
+            tp = arms[0]
+        else:
+            return tp
+
+
+def _allowed(err: Mapping[str, Any], model: type[BaseModel] | None) -> str | list[Any] | None:
     ctx = err.get("ctx") or {}
     kind = err.get("type", "")
+    loc = tuple(err.get("loc", ()))
     if kind == "extra_forbidden":
+        section = _annotation_at(model, loc[:-1]) if model is not None else None
+        if isinstance(section, type) and issubclass(section, BaseModel):
+            return sorted(_fields(section))
         return "see docs/experiments.md for the fields of this section"
     if kind == "literal_error":
+        field_type = _annotation_at(model, loc) if model is not None else None
+        if typing.get_origin(field_type) is typing.Literal:
+            return list(typing.get_args(field_type))
         return str(ctx.get("expected"))
     names = {"gt": ">", "ge": ">=", "lt": "<", "le": "<=", "min_length": "at least",
              "max_length": "at most", "pattern": "matching"}
@@ -48,7 +97,11 @@ def _allowed(err: Mapping[str, Any]) -> str | None:
     return ", ".join(bounds) or None
 
 
-def _from_validation(exc: ValidationError, file: str | None) -> ConfigError:
+def config_error_from_validation(exc: ValidationError, file: str | None, *,
+                                 model: type[BaseModel] | None = None) -> ConfigError:
+    """The first problem of a pydantic ValidationError as a ConfigError naming the file, the
+    field path, the bad value and what is allowed. With ``model`` (the validated document's
+    model), an unknown field lists the section's fields and a bad choice lists the choices."""
     err = exc.errors(include_url=False)[0]
     field = field_path(tuple(err.get("loc", ())))
     value = err.get("input")
@@ -62,7 +115,7 @@ def _from_validation(exc: ValidationError, file: str | None) -> ConfigError:
     more = len(exc.errors()) - 1
     if more:
         msg += f" (and {more} more problem{'s' if more > 1 else ''})"
-    return ConfigError(msg, file=file, field=field, value=value, allowed=_allowed(err))
+    return ConfigError(msg, file=file, field=field, value=value, allowed=_allowed(err, model))
 
 
 def experiment_from_data(data: Any, *, file: str | None = None) -> Experiment:
@@ -78,7 +131,7 @@ def experiment_from_data(data: Any, *, file: str | None = None) -> Experiment:
     try:
         exp = Experiment.model_validate(dict(data))
     except ValidationError as exc:
-        raise _from_validation(exc, file) from None
+        raise config_error_from_validation(exc, file) from None
     except RecursionError:
         raise ConfigError("document nests too deeply", file=file, field="<document>") from None
     exp.check(file=file)

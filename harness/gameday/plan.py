@@ -1,6 +1,8 @@
 """Game-day plans: which experiments, in which order, against one shared stack, within a budget.
 
-A plan is YAML (format in docs/gameday.md, structure in ``plan.schema.json``). Loading checks the
+A plan is YAML (format in docs/gameday.md; structure: the model
+:class:`~harness.gameday.plan_model.PlanFile`, published as the generated ``plan.schema.json``).
+Loading checks the
 plan *and every experiment it names* (with the experiment loader), so a typo in the fifth
 experiment is reported before the stack is brought up, not 10 minutes into the game day.
 """
@@ -12,24 +14,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from harness.durations import duration_seconds
 from harness.errors import ConfigError
 from harness.experiment import Experiment, load_experiment
-from harness.gate.validation import load_schema, read_yaml_mapping, validate
+from harness.gameday.plan_model import PlanExperimentSpec, PlanFile
+from harness.gate.validation import read_yaml_mapping, validate_model
 from harness.knobs import resolve_knobs
 
 __all__ = ["Plan", "PlanEntry", "load_plan", "plan_from_mapping", "plan_schema"]
 
 #: stack start-up and between-experiment healing, per experiment, for the budget estimate
 OVERHEAD_S = 10.0
-
-
-def seconds(value: float | int | str) -> float:
-    if isinstance(value, str):
-        s = duration_seconds(value)
-        assert s is not None  # the schema checked the pattern
-        return s
-    return float(value)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -81,7 +75,10 @@ class Plan:
 
 
 def plan_schema() -> Mapping[str, Any]:
-    return load_schema("harness.gameday", "plan.schema.json")
+    """The published JSON Schema of a plan file (generated from :class:`PlanFile`)."""
+    from harness.schemas import document_schema
+
+    return document_schema("gameday-plan")
 
 
 def load_plan(path: str | Path) -> Plan:
@@ -91,12 +88,12 @@ def load_plan(path: str | Path) -> Plan:
 
 def plan_from_mapping(data: Mapping[str, Any], *, file: str | None = None,
                       base_dir: Path | None = None) -> Plan:
-    validate(data, plan_schema(), file=file)
-    knobs = dict(data.get("knobs") or {})
+    doc = validate_model(PlanFile, data, file=file)
+    knobs = dict(doc.knobs)
     resolve_knobs(knobs, file=file, field_prefix="knobs")  # validate names and values
     base = base_dir or Path.cwd()
     entries = []
-    for i, item in enumerate(data["experiments"]):
+    for i, item in enumerate(doc.experiments):
         entries.append(_entry(i, item, base, file, knobs))
     names = [e.name for e in entries]
     for i, n in enumerate(names):
@@ -104,31 +101,29 @@ def plan_from_mapping(data: Mapping[str, Any], *, file: str | None = None,
             raise ConfigError("an experiment appears twice; list it once with more trials",
                               file=file, field=f"experiments[{i}].file", value=n)
     return Plan(
-        name=data["name"], file=file, entries=tuple(entries),
-        description=str(data.get("description", "")), substrate=data.get("substrate", "local"),
-        knobs=knobs, budget_s=seconds(data["budget"]) if "budget" in data else None,
-        on_failure=data.get("on_failure", "continue"),
-        ready_timeout_s=seconds(data.get("ready_timeout", 90)),
-        frequencies=dict(data["frequencies"]) if "frequencies" in data else None)
+        name=doc.name, file=file, entries=tuple(entries), description=doc.description,
+        substrate=doc.substrate, knobs=knobs, budget_s=doc.budget, on_failure=doc.on_failure,
+        ready_timeout_s=doc.ready_timeout,
+        frequencies=dict(doc.frequencies) if doc.frequencies is not None else None)
 
 
-def _entry(i: int, item: Mapping[str, Any], base: Path, file: str | None,
+def _entry(i: int, item: PlanExperimentSpec, base: Path, file: str | None,
            shared_knobs: dict[str, Any]) -> PlanEntry:
-    rel = Path(item["file"])
+    rel = Path(item.file)
     path = rel if rel.is_absolute() else base / rel
     if not path.is_file():
         raise ConfigError("experiment file not found (paths are relative to the plan file)",
-                          file=file, field=f"experiments[{i}].file", value=item["file"],
+                          file=file, field=f"experiments[{i}].file", value=item.file,
                           allowed=f"an existing experiment YAML, e.g. {path}")
     exp = load_experiment(path)
     effective_knobs = {**shared_knobs, **exp.stack.knobs}
     try:
-        exp = exp.with_overrides(trials=item.get("trials"), rate=item.get("rate"),
-                                 seed=item.get("seed"), knobs=effective_knobs or None,
-                                 duration_scale=item.get("duration_scale"))
-        if "warmup" in item:
+        exp = exp.with_overrides(trials=item.trials, rate=item.rate, seed=item.seed,
+                                 knobs=effective_knobs or None,
+                                 duration_scale=item.duration_scale)
+        if item.warmup is not None:
             data = exp.model_dump()
-            data["load"]["warmup"] = seconds(item["warmup"])
+            data["load"]["warmup"] = item.warmup
             exp = Experiment.model_validate(data)
             exp.check()
     except ConfigError as exc:

@@ -1,7 +1,8 @@
 """The gate policy: a small YAML file of rules applied to report.json files.
 
-Structure is defined by ``policy.schema.json`` (published, see docs/gate-policy.md); this module
-loads a file, validates it against that schema (a bad file is a ConfigError naming the file, the
+Structure is defined by the pydantic model :class:`~harness.gate.policy_model.PolicyFile`, from
+which the published ``policy.schema.json`` is generated (see docs/gate-policy.md); this module
+loads a file, validates it with that model (a bad file is a ConfigError naming the file, the
 field, the value and what is allowed) and builds frozen values the evaluator reads.
 """
 
@@ -14,8 +15,9 @@ from typing import Any, Literal
 
 from harness.errors import ConfigError
 from harness.gate.openslo import OpenSLOObjective, load_openslo
+from harness.gate.policy_model import PolicyFile, RegressionSpec
 from harness.gate.reports import FAULT_METRICS, REPORT_METRICS
-from harness.gate.validation import load_schema, read_yaml_mapping, validate
+from harness.gate.validation import read_yaml_mapping, validate_model
 
 __all__ = [
     "BudgetRule",
@@ -154,8 +156,10 @@ class Policy:
 
 
 def policy_schema() -> Mapping[str, Any]:
-    """The published JSON Schema of a policy file."""
-    return load_schema("harness.gate", "policy.schema.json")
+    """The published JSON Schema of a policy file (generated from :class:`PolicyFile`)."""
+    from harness.schemas import document_schema
+
+    return document_schema("gate-policy")
 
 
 def load_policy(path: str | Path) -> Policy:
@@ -166,28 +170,27 @@ def load_policy(path: str | Path) -> Policy:
 
 def policy_from_mapping(data: Mapping[str, Any], *, file: str | None = None,
                         base_dir: Path | None = None) -> Policy:
-    validate(data, policy_schema(), file=file)
+    doc = validate_model(PolicyFile, data, file=file)
     base = base_dir or Path.cwd()
-    regression = _regression(data.get("regression"), base, file)
+    regression = _regression(doc.regression, base, file)
     objectives: list[OpenSLOObjective] = []
-    openslo = data.get("openslo")
-    if openslo:
-        mapping = dict(openslo.get("map", {}))
-        for i, rel in enumerate(openslo["files"]):
+    if doc.openslo is not None:
+        mapping = dict(doc.openslo.map)
+        for i, rel in enumerate(doc.openslo.files):
             objectives.extend(load_openslo(_resolve(rel, base, file, f"openslo.files[{i}]"),
                                            name_map=mapping))
     return Policy(
-        name=str(data.get("name") or (Path(file).stem if file else "policy")),
+        name=doc.name or (Path(file).stem if file else "policy"),
         file=file,
-        description=str(data.get("description", "")),
-        inconclusive=data.get("inconclusive", "fail"),
-        min_verdict=data.get("verdict", {}).get("minimum", "PASS"),
-        require_landed=bool(data.get("require_landed", True)),
-        min_confidence=data.get("confidence", {}).get("minimum"),
-        slos=tuple(SLORule(**r) for r in data.get("slos", [])),
-        budget=BudgetRule(**data["budget"]) if "budget" in data else None,
-        faults=tuple(FaultLimit(**r) for r in data.get("faults", [])),
-        milestones=tuple(MilestoneLimit(**r) for r in data.get("milestones", [])),
+        description=doc.description,
+        inconclusive=doc.inconclusive,
+        min_verdict=doc.verdict.minimum,
+        require_landed=doc.require_landed,
+        min_confidence=doc.confidence.minimum if doc.confidence is not None else None,
+        slos=tuple(SLORule(**r.model_dump()) for r in doc.slos),
+        budget=BudgetRule(**doc.budget.model_dump()) if doc.budget is not None else None,
+        faults=tuple(FaultLimit(**r.model_dump()) for r in doc.faults),
+        milestones=tuple(MilestoneLimit(**r.model_dump()) for r in doc.milestones),
         regression=regression,
         objectives=tuple(objectives),
     )
@@ -202,28 +205,27 @@ def _resolve(rel: str, base: Path, file: str | None, field_name: str) -> Path:
     return p
 
 
-def _regression(data: Mapping[str, Any] | None, base: Path,
+def _regression(spec: RegressionSpec | None, base: Path,
                 file: str | None) -> RegressionRules | None:
-    if not data:
+    if spec is None:
         return None
     limits = []
-    for i, lim in enumerate(data["limits"]):
-        if lim["metric"] in REPORT_METRICS and ("family" in lim or "name" in lim):
+    for i, lim in enumerate(spec.limits):
+        if lim.metric in REPORT_METRICS and (lim.family is not None or lim.name is not None):
             raise ConfigError("family/name select faults, but this metric is per report",
                               file=file, field=f"regression.limits[{i}].metric",
-                              value=lim["metric"], allowed=FAULT_METRICS)
-        limits.append(RegressionLimit(**lim))
-    hist = data.get("history")
+                              value=lim.metric, allowed=FAULT_METRICS)
+        limits.append(RegressionLimit(**lim.model_dump()))
     window = None
-    if hist:
-        window = HistoryWindow(last=hist["last"], min_runs=hist.get("min_runs", 1),
-                               verdicts=tuple(hist.get("verdicts",
-                                                       ("PASS", "FAIL", "INCONCLUSIVE"))))
+    if spec.history is not None:
+        hist = spec.history
+        window = HistoryWindow(last=hist.last, min_runs=hist.min_runs,
+                               verdicts=tuple(hist.verdicts))
         if window.min_runs > window.last:
             raise ConfigError("min_runs cannot exceed last", file=file,
                               field="regression.history.min_runs", value=window.min_runs,
                               allowed=f"an integer in [1, {window.last}]")
-    baseline = (_resolve(data["baseline"], base, file, "regression.baseline")
-                if "baseline" in data else None)
+    baseline = (_resolve(spec.baseline, base, file, "regression.baseline")
+                if spec.baseline is not None else None)
     return RegressionRules(limits=tuple(limits), baseline=baseline, history=window,
-                           missing=data.get("missing", "skip"))
+                           missing=spec.missing)

@@ -1,7 +1,10 @@
-"""Validate a YAML/JSON document against a JSON Schema and turn the first error into a ConfigError.
+"""Read YAML documents and validate them, turning the first problem into a ConfigError.
 
-Shared by the gate policy and the game-day plan loaders: the published JSON Schema is the single
-source of truth for structure, and a bad file is reported as ``file: field 'a.b[2].c': message
+Gate policies and game-day plans are pydantic models (:func:`validate_model`, errors converted
+by the experiment loader's converter); their published JSON Schemas are generated from the models
+(``python -m harness.schemas``). ``report.json`` files, which the harness writes rather than
+users, are still checked against the hand-written ``harness/report/schema.json``
+(:func:`validate`). Either way a bad file is reported as ``file: field 'a.b[2].c': message
 (got VALUE); allowed: ...`` so the user knows exactly what to change.
 """
 
@@ -12,14 +15,51 @@ from collections.abc import Mapping
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal, TypeVar
 
 import jsonschema
 import yaml
+from pydantic import BaseModel, BeforeValidator, StrictInt, ValidationError
 
 from harness.errors import ConfigError
+from harness.experiment.loader import config_error_from_validation
 
-__all__ = ["field_path", "load_schema", "read_yaml_documents", "read_yaml_mapping", "validate"]
+__all__ = ["Integer", "NotBool", "Version1", "field_path", "load_schema", "read_yaml_documents",
+           "read_yaml_mapping", "validate", "validate_model"]
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _not_bool(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError("a boolean is not allowed here")
+    return value
+
+
+def _integral(value: Any) -> Any:
+    """JSON Schema's ``integer`` includes ``3.0``; keep accepting it, as the int it is."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+#: Rejects true/false where a number is meant (lax pydantic would read them as 1/0).
+NotBool = BeforeValidator(_not_bool)
+#: ``version: 1`` of a versioned document.
+Version1 = Annotated[Literal[1], NotBool]
+#: A JSON Schema ``integer``: an int, or a float without a fraction; never a bool or a string.
+Integer = Annotated[StrictInt, BeforeValidator(_integral)]
+
+
+def validate_model(model: type[M], data: object, *, file: str | None) -> M:
+    """Validate a parsed document into ``model``; ConfigError naming file, field and allowed."""
+    if not isinstance(data, Mapping):
+        raise ConfigError("expected a mapping of fields", file=file, field="<document>",
+                          value=type(data).__name__, allowed="a YAML mapping")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise config_error_from_validation(exc, file, model=model) from None
+    except RecursionError:
+        raise ConfigError("document nests too deeply", file=file, field="<document>") from None
 
 
 @cache

@@ -1,34 +1,28 @@
-"""The topology file's JSON Schema, generated from the model.
+"""The topology file's JSON Schema, generated from the model (see :mod:`harness.schemas`).
 
-``python -m harness.stack.external.jsonschema`` rewrites ``schema.json`` beside this module; a
-unit test fails when the committed file and the model disagree.
+``python -m harness.stack.external.jsonschema`` rewrites ``schema.json`` beside this module and
+every other published schema; a unit test fails when a committed file and its model disagree.
 """
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
-from harness.stack.external.model import TopologyFile
+from harness import schemas
 
 __all__ = ["SCHEMA_PATH", "render", "topology_schema"]
 
-SCHEMA_PATH = Path(__file__).with_name("schema.json")
+SCHEMA_PATH = schemas.DOCUMENTS["topology"].path
 
 
 def topology_schema() -> dict[str, Any]:
-    return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": "https://chaos-harness.dev/schemas/topology-v1.json",
-        **TopologyFile.model_json_schema(mode="validation"),
-    }
+    return schemas.document_schema("topology")
 
 
 def render() -> str:
-    return json.dumps(topology_schema(), indent=2, sort_keys=True) + "\n"
+    return schemas.render("topology")
 
 
 if __name__ == "__main__":
-    SCHEMA_PATH.write_text(render())
-    print(f"wrote {SCHEMA_PATH}")
+    for written in schemas.write_all():
+        print(f"wrote {written}")
