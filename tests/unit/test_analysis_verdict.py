@@ -8,7 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from harness.analysis.verdict import Verdict, combine
-from harness.gate.result import GateOutcome as Outcome, GateResult, RuleResult
+from harness.gate.result import GateOutcome as Outcome
+from harness.gate.result import GateResult, RuleResult
 
 verdicts = st.lists(st.sampled_from(list(Verdict)), max_size=8)
 
