@@ -11,13 +11,13 @@ from __future__ import annotations
 import concurrent.futures
 import signal
 import socket
-import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from harness.errors import ConfigError, StackError
 from harness.knobs import resolve_knobs
+from harness.polling import PollTimeout, poll_until
 from harness.stack.base import ProcessState, ServiceStatus, StackStatus
 from harness.stack.docker import clients, layout
 from harness.stack.docker.configs import COLLECTION
@@ -143,16 +143,13 @@ class DockerStack:
         self._note(f"started {service}", service=service)
 
     def _wait_state(self, service: str, ok: Any, timeout: float, what: str) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
-            state = self._state(service)
-            if ok(state):
-                return
-            if time.monotonic() > deadline:
-                raise StackError(f"container did not {what} within {timeout:g} s "
-                                 f"(state {state!r})", component=service,
-                                 log_tail=self.log_tail(service), hint="see docker logs")
-            time.sleep(0.02)
+        try:
+            poll_until(lambda: self._state(service), timeout, interval=0.02, until=ok,
+                       what=f"{service} to {what}")
+        except PollTimeout as timed_out:
+            raise StackError(f"container did not {what} within {timeout:g} s "
+                             f"(state {timed_out.last!r})", component=service,
+                             log_tail=self.log_tail(service), hint="see docker logs") from None
 
     # -- Pausable --------------------------------------------------------------------------------
     def pause(self, service: str) -> None:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import shutil
 import socket
 import tempfile
-import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -31,6 +30,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from harness.errors import ConfigError, StackError
+from harness.polling import PollTimeout, poll_until
 from harness.stack import haproxy_api
 from harness.stack.base import ServiceStatus, StackStatus
 from harness.stack.external.model import TopologyFile
@@ -257,17 +257,14 @@ class ExternalStack:
     def wait_ready(self, timeout: float = 30.0) -> None:
         """Every part the file describes answers (front door, HAProxy API, sentinels,
         Toxiproxy, provider control APIs); the steady-state check judges the service itself."""
-        deadline = time.monotonic() + timeout
-        while True:
-            problems = self._problems()
-            if not problems:
-                return
-            if time.monotonic() > deadline:
-                raise StackError("the deployment described by the topology file is not "
-                                 "reachable: " + "; ".join(problems), component="external",
-                                 hint=f"check the addresses in {self.file or 'the file'} "
-                                      "and that this host may reach them")
-            time.sleep(0.5)
+        try:
+            poll_until(self._problems, timeout, interval=0.5, until=lambda p: not p,
+                       what="every part of the topology file answering")
+        except PollTimeout as timed_out:
+            raise StackError("the deployment described by the topology file is not "
+                             "reachable: " + "; ".join(timed_out.last), component="external",
+                             hint=f"check the addresses in {self.file or 'the file'} "
+                                  "and that this host may reach them") from None
 
     def heal_all(self) -> list[str]:
         """Remove only what the harness added: toxics named ``chaos-*`` and faults set on the
