@@ -20,7 +20,9 @@ from harness.knobs import resolve_knobs
 from harness.polling import PollTimeout, poll_until
 from harness.stack.base import ProcessState, ServiceStatus, StackStatus
 from harness.stack.docker import clients, layout
+from harness.stack.docker.compose import compose_down
 from harness.stack.docker.configs import COLLECTION
+from harness.stack.docker.ready import wait_ready
 from harness.stack.docker.record import DockerRun
 from harness.stack.heal import heal_providers, heal_toxiproxy
 from harness.stack.redis_api import redis_call
@@ -306,8 +308,6 @@ class DockerStack:
 
     # -- readiness, heal -------------------------------------------------------------------------
     def wait_ready(self, timeout: float = 30.0) -> None:
-        from harness.stack.docker.ready import wait_ready
-
         wait_ready(self, timeout=timeout)
 
     def heal_all(self) -> list[str]:
@@ -395,8 +395,6 @@ class DockerStack:
 
     def down(self) -> None:
         """Remove the project's containers, networks and volumes (idempotent)."""
-        from harness.stack.docker.lifecycle import compose_down
-
         for s in self.services:  # older engines refuse to stop a paused container
             try:
                 self.resume(s.name)
