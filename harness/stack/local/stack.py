@@ -35,6 +35,7 @@ from harness.stack.local.procs import (
     signal_group,
     spawn,
 )
+from harness.stack.local.ready import wait_ready
 from harness.stack.local.record import RunRecord, RunStore
 from harness.timeline import Timeline
 from harness.topology import ZONES, Endpoint, Kind, Topology
@@ -250,8 +251,6 @@ class LocalStack:
 
     # -- readiness -----------------------------------------------------------------------------
     def wait_ready(self, timeout: float = 30.0) -> None:
-        from harness.stack.local.ready import wait_ready
-
         self.ready_timings = wait_ready(self, timeout=timeout)
 
     # -- heal ----------------------------------------------------------------------------------
