@@ -32,14 +32,23 @@ from redis.retry import Retry
 from harness.errors import ConfigError, StackError
 from harness.polling import PollTimeout, poll_until
 from harness.stack import haproxy_api
-from harness.stack.base import ServiceStatus, StackStatus
+from harness.stack.base import (
+    HAProxyRuntime,
+    ProviderControl,
+    Proxied,
+    QdrantCluster,
+    RedisAdmin,
+    ServiceStatus,
+    StackStatus,
+)
 from harness.stack.external.model import TopologyFile
+from harness.stack.external.safety import admit
 from harness.stack.heal import heal_providers
 from harness.stack.toxiproxy_api import toxiproxy_get
 from harness.timeline import Timeline
 from harness.topology import EDGE, EXTERNAL, Endpoint, Kind, Service, Topology
 
-__all__ = ["ExternalStack", "build_topology"]
+__all__ = ["ExternalStack", "build_topology", "capabilities"]
 
 _HINTS = {
     "Proxied": "add a 'toxiproxy:' section (api + proxies) to the topology file",
@@ -168,8 +177,6 @@ class ExternalStack:
         return f"{hint} ({self.file or 'the topology file'})" if hint else None
 
     def admit(self, experiment: Any, faults: Sequence[Any]) -> None:
-        from harness.stack.external.safety import admit
-
         admit(self, experiment, faults)
 
     # -- Stack ---------------------------------------------------------------------------------
@@ -318,7 +325,13 @@ class ExternalStack:
         shutil.rmtree(self.state_dir, ignore_errors=True)
 
     def __repr__(self) -> str:
-        from harness.stack.external.capabilities import capabilities
-
         return (f"<ExternalStack {self.spec.name} front_door={self.topology.front_door.url} "
                 f"capabilities={sorted(capabilities(self))}>")
+
+
+def capabilities(stack: Any) -> tuple[str, ...]:
+    """Names of the capabilities this stack object has."""
+    caps = {"Proxied": Proxied, "ProviderControl": ProviderControl,
+            "QdrantCluster": QdrantCluster, "HAProxyRuntime": HAProxyRuntime,
+            "RedisAdmin": RedisAdmin}
+    return tuple(n for n, p in caps.items() if isinstance(stack, p))
