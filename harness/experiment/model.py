@@ -29,6 +29,8 @@ from pydantic import (
     field_validator,
 )
 
+from harness.experiment.checks import check_experiment
+
 __all__ = [
     "SLO",
     "AnalysisSettings",
@@ -402,8 +404,6 @@ class Experiment(_Frozen):
 
     def check(self, *, file: str | None = None) -> None:
         """Meaning checks beyond structure; ConfigError naming the field on the first problem."""
-        from harness.experiment.checks import check_experiment
-
         check_experiment(self, file=file)
 
 
