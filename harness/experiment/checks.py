@@ -4,22 +4,80 @@ Knob overrides go through :func:`harness.knobs.resolve_knobs`; each fault step t
 :func:`harness.faults.build_fault` (name, target and parameters). Anything a lower layer raises
 that is not a :class:`ConfigError` is turned into one naming the field, so a bad file never
 ends in a traceback.
+
+The checks read an experiment through :class:`Checkable` (the fields they look at), so this
+module does not import the model that calls it (:meth:`Experiment.check`).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 
 from harness.errors import ConfigError, HarnessError
 from harness.knobs import resolve_knobs
 
-if TYPE_CHECKING:
-    from harness.experiment.model import Experiment
-
-__all__ = ["build_faults", "check_experiment"]
+__all__ = ["Checkable", "build_faults", "check_experiment"]
 
 
-def check_experiment(exp: Experiment, *, file: str | None = None) -> None:
+class _Stack(Protocol):
+    @property
+    def knobs(self) -> Mapping[str, Any]: ...
+
+
+class _Mix(Protocol):
+    @property
+    def repeat(self) -> str: ...
+    @property
+    def cache_hit_target(self) -> float | None: ...
+    @property
+    def nonce(self) -> str | None: ...
+
+
+class _Load(Protocol):
+    @property
+    def duration(self) -> float | None: ...
+    @property
+    def mix(self) -> _Mix: ...
+
+
+class _SLO(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
+class _SteadyState(Protocol):
+    @property
+    def slos(self) -> Sequence[_SLO]: ...
+
+
+class _Step(Protocol):
+    @property
+    def fault(self) -> str: ...
+    @property
+    def target(self) -> str | None: ...
+    @property
+    def params(self) -> Mapping[str, Any]: ...
+
+
+class Checkable(Protocol):
+    """What the meaning checks read from an experiment (an :class:`Experiment` is one)."""
+
+    @property
+    def stack(self) -> _Stack: ...
+    @property
+    def load(self) -> _Load: ...
+    @property
+    def steady_state(self) -> _SteadyState: ...
+    @property
+    def method(self) -> Sequence[_Step]: ...
+    @property
+    def method_end_s(self) -> float: ...
+    @property
+    def trial_s(self) -> float: ...
+
+
+def check_experiment(exp: Checkable, *, file: str | None = None) -> None:
     resolve_knobs(exp.stack.knobs, file=file, field_prefix="stack.knobs")
     build_faults(exp, file=file)
     if exp.load.duration is not None and exp.load.duration < exp.method_end_s:
@@ -44,7 +102,7 @@ def check_experiment(exp: Experiment, *, file: str | None = None) -> None:
                           value=names, allowed="distinct names")
 
 
-def build_faults(exp: Experiment, *, file: str | None = None) -> list[Any]:
+def build_faults(exp: Checkable, *, file: str | None = None) -> list[Any]:
     """One :class:`harness.faults.Fault` per method step, validated (no stack needed)."""
     from harness.faults import build_fault
 

@@ -27,6 +27,7 @@ from pydantic import (
 )
 
 from harness.durations import Duration, SLOWindow
+from harness.experiment.checks import check_experiment
 
 __all__ = [
     "SLO",
@@ -347,8 +348,6 @@ class Experiment(_Frozen):
 
     def check(self, *, file: str | None = None) -> None:
         """Meaning checks beyond structure; ConfigError naming the field on the first problem."""
-        from harness.experiment.checks import check_experiment
-
         check_experiment(self, file=file)
 
 

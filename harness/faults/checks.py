@@ -19,6 +19,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from harness.polling import PollTimeout, poll_until
 from harness.stack.base import Killable, ProcessProbe, Stack
 from harness.topology import Endpoint, Kind, Service
 
@@ -47,18 +48,22 @@ class Check:
 
 def poll(fn: Callable[[], Check], timeout: float, *,
          interval: float = POLL_INTERVAL_S) -> tuple[Check, float]:
-    """Run ``fn`` until it reports ok or ``timeout`` seconds passed; (last check, seconds)."""
-    start = time.monotonic()
-    deadline = start + timeout
-    while True:
+    """Run ``fn`` until it reports ok or ``timeout`` seconds passed; (last check, seconds).
+
+    :func:`harness.polling.poll_until` with the last look at the deadline (``clip``)."""
+    def look() -> Check:
         try:
-            check = fn()
+            return fn()
         except Exception as exc:  # a check that cannot look is a failed look, not a crash
-            check = Check(False, f"check raised {type(exc).__name__}: {exc}")
-        now = time.monotonic()
-        if check.ok or now >= deadline:
-            return check, now - start
-        time.sleep(min(interval, max(0.0, deadline - now)))
+            return Check(False, f"check raised {type(exc).__name__}: {exc}")
+
+    start = time.monotonic()
+    try:
+        check = poll_until(look, timeout, interval=interval, until=lambda c: c.ok, clip=True,
+                           what="the check to pass")
+    except PollTimeout as timed_out:
+        check = timed_out.last
+    return check, time.monotonic() - start
 
 
 def process_state(stack: Stack, service: str, pid: int | None = None) -> str:

@@ -48,6 +48,7 @@ from harness.load.report import (
     percentile_ms,
 )
 from harness.load.schedule import ARRIVALS
+from harness.polling import PollTimeout, poll_until
 from harness.timeline import Outcome, Provider, RequestRecord, Timeline
 
 __all__ = ["LOCUSTFILE", "LocustDriver", "clock_offset_ns", "read_records", "remote_offsets"]
@@ -169,11 +170,12 @@ class LocustDriver:
     def run(self, duration_s: float) -> GeneratorReport:
         """Run for ``duration_s`` (Locust's ``--run-time``; users finish their request)."""
         self.start(duration_s=duration_s)
-        deadline = time.monotonic() + duration_s + self.timeout_s + 30.0 + (
+        patience = duration_s + self.timeout_s + 30.0 + (
             self.remote_wait_s if self.remote_workers else 0.0)
         master = self._procs[0]
-        while master.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.1)
+        with contextlib.suppress(PollTimeout):  # stop() ends an overdue master
+            poll_until(lambda: master.poll() is not None, patience, interval=0.1,
+                       what="the Locust master to exit")
         return self.stop()
 
     def start(self, *, duration_s: float | None = None) -> None:

@@ -8,12 +8,12 @@ Both servers may have just been restarted by the heal itself, so ``heal_toxiprox
 
 from __future__ import annotations
 
-import time
 from typing import Protocol
 
 import httpx
 
 from harness.errors import HarnessError
+from harness.polling import PollTimeout, always, poll_until
 from harness.simulators.control import ProviderControlClient
 from harness.stack.toxiproxy_api import toxiproxy_get, toxiproxy_reset
 
@@ -26,15 +26,11 @@ class _HasProviders(Protocol):
 
 def heal_toxiproxy(url: str, *, patience: float = 5.0) -> list[str]:
     """Reset Toxiproxy (all proxies enabled, no toxics) when anything is left over."""
-    deadline = time.monotonic() + patience
-    while True:
-        try:
-            proxies = toxiproxy_get(url)
-            break
-        except Exception as exc:  # just (re)started
-            if time.monotonic() > deadline:
-                return [f"toxiproxy not answering at {url}: {exc!r}"]
-            time.sleep(0.1)
+    try:  # just (re)started: retry while it does not answer
+        proxies = poll_until(lambda: toxiproxy_get(url), patience, interval=0.1, until=always,
+                             retry=(Exception,), what=f"toxiproxy answering at {url}")
+    except PollTimeout as timed_out:
+        return [f"toxiproxy not answering at {url}: {timed_out.last_error!r}"]
     dirty = [n for n, p in proxies.items() if p.get("toxics") or not p.get("enabled", True)]
     if not dirty:
         return []
@@ -69,16 +65,14 @@ def heal_providers(stack: _HasProviders, *, patience: float = 5.0) -> list[str]:
     done = []
     for name in ("primary", "fallback"):
         url, token = stack.provider_control(name)
-        deadline = time.monotonic() + patience
-        while True:
-            try:
-                with ProviderControlClient(url, token, timeout=1.0) as ctl:
-                    cleared = ctl.clear() if ctl.faults() else []
-                break
-            except HarnessError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
+
+        def clear(url: str = url, token: str = token) -> list[str]:
+            with ProviderControlClient(url, token, timeout=1.0) as ctl:
+                return ctl.clear() if ctl.faults() else []
+
+        cleared = poll_until(clear, patience, interval=0.1, until=always,
+                             retry=(HarnessError,), reraise=True,
+                             what=f"provider-{name} control API")
         if cleared:
             done.append(f"provider-{name}: cleared {', '.join(cleared)}")
     return done

@@ -10,7 +10,7 @@ import pytest
 
 from harness.errors import ConfigError, StackError
 from harness.knobs import resolve_knobs
-from harness.stack.docker import layout, lifecycle
+from harness.stack.docker import compose, layout, lifecycle
 from harness.stack.docker.record import DockerRun, default_run_dir, load_run, run_files
 
 
@@ -54,7 +54,7 @@ def test_a_failed_start_tears_down_and_keeps_the_original_error(
         downs.append(f"{self.project_name} down={down}")
 
     monkeypatch.setattr(lifecycle, "compose_up", up)
-    monkeypatch.setattr(lifecycle.ProjectCompose, "stop", stop)
+    monkeypatch.setattr(compose.ProjectCompose, "stop", stop)
     with pytest.raises(StackError, match="compose up' failed"):
         lifecycle.start_docker_stack(run_id="r-two")
     assert downs == ["chaos-r-two down=True"]

@@ -15,7 +15,7 @@ from harness.errors import ConfigError, StackError
 from harness.stack import base
 from harness.stack.docker import layout
 from harness.stack.docker import stack as stack_mod
-from harness.stack.docker.lifecycle import ProjectCompose, compose_for
+from harness.stack.docker.compose import ProjectCompose, compose_for
 from harness.stack.docker.record import DockerRun
 from harness.stack.docker.stack import DockerClusterStack, DockerStack
 from harness.topology import ZONES, Endpoint
@@ -273,10 +273,8 @@ def test_up_and_down_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
 
 def test_down_resumes_paused_containers_first(stack: DockerStack, fake: FakeClient,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    from harness.stack.docker import lifecycle
-
     seen: list[str] = []
-    monkeypatch.setattr(lifecycle, "compose_down", lambda run: seen.extend(
+    monkeypatch.setattr(stack_mod, "compose_down", lambda run: seen.extend(
         s for s, c in fake.by_service.items() if c.status == "paused"))
     stack.pause("redis-az-a")
     stack.down()

@@ -18,6 +18,7 @@ from redis.retry import Retry
 from redis.sentinel import Sentinel
 
 from harness.errors import HarnessError
+from harness.polling import PollTimeout, always, poll_until
 
 __all__ = ["AckedWriter", "WriteCheck"]
 
@@ -96,27 +97,27 @@ class AckedWriter:
         settles, within ``timeout_s``) and delete the keys afterwards."""
         self.stop()
         acked = list(self._acked)
-        deadline = time.monotonic() + timeout_s
-        last_error = ""
-        while True:
-            try:
-                client = self._client()
-                present: set[int] = set()
-                for i in range(0, len(acked), 500):
-                    chunk = acked[i:i + 500]
-                    values = client.mget([f"{self.prefix}:{s}" for s in chunk])
-                    present.update(s for s, v in zip(chunk, values, strict=True) if v is not None)
-                self._cleanup(client, acked)
-                lost = tuple(s for s in acked if s not in present)
-                return WriteCheck(attempted=self._attempted, acked=len(acked),
-                                  failed=self._failed, lost=lost)
-            except (redis.RedisError, OSError) as exc:
-                last_error = str(exc)
-                if time.monotonic() > deadline:
-                    raise HarnessError(f"could not read back acknowledged writes from the Redis "
-                                       f"master within {timeout_s:.0f} s: {last_error}; is "
-                                       f"Sentinel healthy after heal?") from None
-                time.sleep(0.5)
+
+        def read_back() -> WriteCheck:
+            client = self._client()
+            present: set[int] = set()
+            for i in range(0, len(acked), 500):
+                chunk = acked[i:i + 500]
+                values = client.mget([f"{self.prefix}:{s}" for s in chunk])
+                present.update(s for s, v in zip(chunk, values, strict=True) if v is not None)
+            self._cleanup(client, acked)
+            lost = tuple(s for s in acked if s not in present)
+            return WriteCheck(attempted=self._attempted, acked=len(acked),
+                              failed=self._failed, lost=lost)
+
+        try:
+            return poll_until(read_back, timeout_s, interval=0.5, until=always,
+                              retry=(redis.RedisError, OSError),
+                              what="a read-back of the acknowledged writes")
+        except PollTimeout as timed_out:
+            raise HarnessError(f"could not read back acknowledged writes from the Redis "
+                               f"master within {timeout_s:.0f} s: {timed_out.last_error}; is "
+                               f"Sentinel healthy after heal?") from None
 
     def _cleanup(self, client: redis.Redis, acked: list[int]) -> None:
         try:

@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any
 from harness.stack.docker.engine import compose_problem, docker_problem, engine_problem
 
 if TYPE_CHECKING:
+    from harness.stack.docker.compose import ProjectCompose
     from harness.stack.docker.layout import build_topology, project_name
     from harness.stack.docker.lifecycle import (
-        ProjectCompose,
         attach_docker,
         open_docker_stack,
         start_docker_stack,
@@ -42,7 +42,7 @@ __all__ = [
 
 _LAZY = {
     "DockerStack": "harness.stack.docker.stack",
-    "ProjectCompose": "harness.stack.docker.lifecycle",
+    "ProjectCompose": "harness.stack.docker.compose",
     "attach_docker": "harness.stack.docker.lifecycle",
     "open_docker_stack": "harness.stack.docker.lifecycle",
     "start_docker_stack": "harness.stack.docker.lifecycle",

@@ -13,19 +13,15 @@ import contextlib
 import os
 import secrets
 import shutil
-import subprocess
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 from typing import Any
-
-from testcontainers.compose import DockerCompose
 
 from harness.errors import ConfigError, StackError
 from harness.knobs import resolve_knobs
 from harness.stack.docker import layout
+from harness.stack.docker.compose import compose_down, compose_up
 from harness.stack.docker.configs import write_config_dir
 from harness.stack.docker.engine import docker_client, docker_problem
 from harness.stack.docker.record import DockerRun, default_run_dir, load_run, run_files
@@ -34,9 +30,7 @@ from harness.stack.signals import interrupts_as_keyboard
 from harness.timeline import Timeline
 
 __all__ = [
-    "ProjectCompose",
     "attach_docker",
-    "compose_down",
     "open_docker_stack",
     "repo_root",
     "start_docker_stack",
@@ -48,7 +42,6 @@ _IMAGE_VARS = ("CHAOS_APP_IMAGE", "CHAOS_SIMULATOR_IMAGE", "CHAOS_REDIS_IMAGE",
 _DEFAULT_IMAGES = {"CHAOS_APP_IMAGE": "chaos-harness-app:local",
                    "CHAOS_SIMULATOR_IMAGE": "chaos-harness-simulator:local",
                    "CHAOS_QDRANT_IMAGE": "qdrant/qdrant:v1.17.0"}
-QDRANT_PROFILE = "qdrant"
 
 
 def _has_image(client: Any, name: str) -> bool:
@@ -80,18 +73,6 @@ def needs_build(client: Any) -> bool:
                    for var in ("CHAOS_APP_IMAGE", "CHAOS_SIMULATOR_IMAGE"))
 
 
-@dataclass
-class ProjectCompose(DockerCompose):
-    """``DockerCompose`` with an explicit project name (``-p``), so runs never collide."""
-
-    project_name: str = ""
-
-    @cached_property
-    def compose_command_property(self) -> list[str]:
-        base: list[str] = DockerCompose.compose_command_property.func(self)  # type: ignore[attr-defined]
-        return [*base[:2], "--project-name", self.project_name, *base[2:]]
-
-
 def repo_root() -> Path:
     """The directory holding docker-compose.ha.yml (a source checkout of this project)."""
     here = Path(__file__).resolve()
@@ -101,46 +82,6 @@ def repo_root() -> Path:
     raise StackError(f"{layout.COMPOSE_FILE} not found above {here}", component="docker",
                      hint="the docker substrate builds images from a source checkout; run it "
                           "from a git clone of chaos-harness")
-
-
-def compose_for(run: DockerRun, *, build: bool = False) -> ProjectCompose:
-    """The run's compose driver. ``up [--build] --detach``: readiness is ours (``--wait`` would
-    only see healthchecks); no ``--quiet-*`` flags (output is captured anyway, and
-    ``--quiet-build`` needs a newer Compose than the substrate requires). The Qdrant nodes
-    are in the ``qdrant`` profile, enabled for a cluster run."""
-    return ProjectCompose(context=run.context, compose_file_name=run.compose_file,
-                          env_file=str(run.env_file), build=build, wait=False,
-                          project_name=run.project,
-                          profiles=[QDRANT_PROFILE] if run.cluster else None)
-
-
-def _stderr_tail(exc: subprocess.CalledProcessError, lines: int = 25) -> list[str]:
-    out = (exc.stderr or b"") + (exc.stdout or b"")
-    return out.decode(errors="replace").splitlines()[-lines:]
-
-
-def compose_up(run: DockerRun, *, build: bool) -> None:
-    try:
-        compose_for(run, build=build).start()
-    except subprocess.CalledProcessError as exc:
-        raise StackError(f"'docker compose up' failed with exit code {exc.returncode}",
-                         component="docker", log_tail=_stderr_tail(exc),
-                         hint="the first run builds the app image and pulls official images "
-                              "(needs network to PyPI and the registries)") from exc
-
-
-def compose_down(run: DockerRun) -> None:
-    """``docker compose down --volumes`` for the project, then forget the run (idempotent)."""
-    record, state = run_files(default_run_dir(), run.project)
-    try:
-        if run.env_file.exists():
-            compose_for(run).stop(down=True)
-    except subprocess.CalledProcessError as exc:
-        raise StackError("'docker compose down' failed; containers may be left behind",
-                         component="docker", log_tail=_stderr_tail(exc),
-                         hint=f"docker compose -p {run.project} down --volumes") from exc
-    record.unlink(missing_ok=True)
-    shutil.rmtree(state, ignore_errors=True)
 
 
 def _new_run(run_id: str, overrides: Mapping[str, Any], resolved: Mapping[str, Any],

@@ -14,9 +14,9 @@ failing component and carries its container's last log lines.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, Protocol, cast
 
 import httpx
 
@@ -24,19 +24,39 @@ from harness.errors import StackError
 from harness.stack import readiness
 from harness.stack.docker import clients, layout
 from harness.stack.docker.configs import COLLECTION
+from harness.stack.docker.layout import DockerService
+from harness.stack.docker.record import DockerRun
+from harness.stack.qdrant_api import create_collection
 from harness.stack.redis_api import redis_call
-from harness.topology import ZONES, Kind
+from harness.topology import ZONES, Kind, Topology
 
-if TYPE_CHECKING:
-    from harness.stack.docker.stack import DockerStack
+__all__ = ["READINESS_CHECKS", "DockerView", "wait_ready"]
 
-__all__ = ["READINESS_CHECKS", "wait_ready"]
+
+class DockerView(Protocol):
+    """What the checks here read from a docker stack (a DockerStack is one; the shared checks
+    of :mod:`harness.stack.readiness` take any stack). The stack calls :func:`wait_ready` with
+    itself, so this module needs no import of the stack."""
+
+    @property
+    def run(self) -> DockerRun: ...
+
+    @property
+    def services(self) -> Sequence[DockerService]: ...
+
+    @property
+    def topology(self) -> Topology: ...
+
+    def _state(self, service: str) -> str: ...
+
+    def log_tail(self, service: str, lines: int = 20) -> list[str]: ...
+
 
 Problem = tuple[str, str] | None
-ReadinessCheck = Callable[["DockerStack"], Problem]
+ReadinessCheck = Callable[[DockerView], Problem]
 
 
-def check_containers(stack: DockerStack) -> Problem:
+def check_containers(stack: DockerView) -> Problem:
     for s in stack.services:
         state = _state(stack, s.name)
         if state != "running":
@@ -44,7 +64,7 @@ def check_containers(stack: DockerStack) -> Problem:
     return None
 
 
-def _state(stack: DockerStack, service: str) -> str:
+def _state(stack: DockerView, service: str) -> str:
     try:
         return stack._state(service)
     except StackError:
@@ -56,7 +76,7 @@ def _shared(check: Callable[[Any], Problem]) -> ReadinessCheck:
     return lambda stack: check(cast(Any, stack))
 
 
-def check_sentinels(stack: DockerStack) -> Problem:
+def check_sentinels(stack: DockerView) -> Problem:
     seen = set()
     for svc in stack.topology.of_kind(Kind.SENTINEL):
         ep = svc.endpoint("main")
@@ -79,7 +99,7 @@ def check_sentinels(stack: DockerStack) -> Problem:
     return None
 
 
-def check_qdrant_cluster(stack: DockerStack) -> Problem:
+def check_qdrant_cluster(stack: DockerView) -> Problem:
     nodes = stack.topology.of_kind(Kind.QDRANT)  # none when the vector tier is embedded
     for svc in nodes:
         url = svc.endpoint("main").url
@@ -97,7 +117,7 @@ def check_qdrant_cluster(stack: DockerStack) -> Problem:
     return None
 
 
-def _backend_up(stack: DockerStack, backend: str, kind: Kind) -> Problem:
+def _backend_up(stack: DockerView, backend: str, kind: Kind) -> Problem:
     ep = stack.topology.service("haproxy").endpoint("runtime")
     try:
         states = clients.haproxy_servers(ep.host, ep.port, backend)
@@ -110,19 +130,17 @@ def _backend_up(stack: DockerStack, backend: str, kind: Kind) -> Problem:
     return None
 
 
-def check_haproxy(stack: DockerStack) -> Problem:
+def check_haproxy(stack: DockerView) -> Problem:
     return _backend_up(stack, "app", Kind.APP) or (
         _backend_up(stack, "qdrant", Kind.QDRANT) if stack.run.cluster else None)
 
 
-def check_collection(stack: DockerStack) -> Problem:
+def check_collection(stack: DockerView) -> Problem:
     """Create the collection with explicit replication (as the local substrate does), then wait
     until every node reports every replica Active and the replicas have loaded the corpus.
     Nothing to do when the vector tier is embedded in the replicas."""
     if not stack.run.cluster:
         return None
-    from harness.stack.qdrant_api import create_collection
-
     front = stack.topology.service("haproxy").endpoint("qdrant").url
     try:
         if create_collection(front, timeout=2.0) == "created":
@@ -163,7 +181,7 @@ READINESS_CHECKS: tuple[tuple[str, ReadinessCheck], ...] = (
 )
 
 
-def _fail(stack: DockerStack, component: str, message: str) -> StackError:
+def _fail(stack: DockerView, component: str, message: str) -> StackError:
     known = component in {s.name for s in stack.services}
     return StackError(message, component=component,
                       log_tail=stack.log_tail(component, 25) if known else (),
@@ -171,7 +189,7 @@ def _fail(stack: DockerStack, component: str, message: str) -> StackError:
                             else None))
 
 
-def wait_ready(stack: DockerStack, *, timeout: float, poll: float = 0.2) -> None:
+def wait_ready(stack: DockerView, *, timeout: float, poll: float = 0.2) -> None:
     """Poll the checks in order (a passed check is not re-run; a container that stops fails at
     once) until all pass or ``timeout`` seconds have gone by."""
     deadline = time.monotonic() + timeout

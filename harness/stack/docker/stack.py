@@ -11,17 +11,19 @@ from __future__ import annotations
 import concurrent.futures
 import signal
 import socket
-import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from harness.errors import ConfigError, StackError
 from harness.knobs import resolve_knobs
+from harness.polling import PollTimeout, poll_until
 from harness.stack import haproxy_api
 from harness.stack.base import ProcessState, ServiceStatus, StackStatus
 from harness.stack.docker import clients, layout
+from harness.stack.docker.compose import compose_down
 from harness.stack.docker.configs import COLLECTION
+from harness.stack.docker.ready import wait_ready
 from harness.stack.docker.record import DockerRun
 from harness.stack.redis_api import redis_call
 from harness.timeline import Timeline
@@ -143,16 +145,13 @@ class DockerStack:
         self._note(f"started {service}", service=service)
 
     def _wait_state(self, service: str, ok: Any, timeout: float, what: str) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
-            state = self._state(service)
-            if ok(state):
-                return
-            if time.monotonic() > deadline:
-                raise StackError(f"container did not {what} within {timeout:g} s "
-                                 f"(state {state!r})", component=service,
-                                 log_tail=self.log_tail(service), hint="see docker logs")
-            time.sleep(0.02)
+        try:
+            poll_until(lambda: self._state(service), timeout, interval=0.02, until=ok,
+                       what=f"{service} to {what}")
+        except PollTimeout as timed_out:
+            raise StackError(f"container did not {what} within {timeout:g} s "
+                             f"(state {timed_out.last!r})", component=service,
+                             log_tail=self.log_tail(service), hint="see docker logs") from None
 
     # -- Pausable --------------------------------------------------------------------------------
     def pause(self, service: str) -> None:
@@ -309,8 +308,6 @@ class DockerStack:
 
     # -- readiness, heal -------------------------------------------------------------------------
     def wait_ready(self, timeout: float = 30.0) -> None:
-        from harness.stack.docker.ready import wait_ready
-
         wait_ready(self, timeout=timeout)
 
     def undo_substrate_faults(self) -> list[str]:
@@ -398,8 +395,6 @@ class DockerStack:
 
     def down(self) -> None:
         """Remove the project's containers, networks and volumes (idempotent)."""
-        from harness.stack.docker.lifecycle import compose_down
-
         for s in self.services:  # older engines refuse to stop a paused container
             try:
                 self.resume(s.name)

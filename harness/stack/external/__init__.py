@@ -14,10 +14,10 @@ import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
-from harness.stack.external.capabilities import capabilities, make_external_stack
+from harness.stack.external.capabilities import make_external_stack
 from harness.stack.external.loader import load_topology_file, resolve_secrets
 from harness.stack.external.model import TopologyFile
-from harness.stack.external.stack import ExternalStack
+from harness.stack.external.stack import ExternalStack, capabilities
 from harness.stack.external.writer import topology_file_for, write_topology_file
 from harness.timeline import Timeline
 

@@ -5,15 +5,13 @@ into the stack's class by :func:`make_external_stack`, so the faults' ordinary
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from harness.errors import ConfigError
-from harness.stack.base import HAProxyRuntime, ProviderControl, Proxied, QdrantCluster, RedisAdmin
 from harness.stack.external.model import TopologyFile
 from harness.stack.external.stack import ExternalStack
 from harness.timeline import Timeline
 
-__all__ = ["capabilities", "make_external_stack"]
+__all__ = ["make_external_stack"]
 
 
 class _ToxiproxyMixin:
@@ -85,14 +83,6 @@ class _HAProxyMixin:
 
 class _RedisAdminMixin:
     redis_admin = True
-
-
-def capabilities(stack: Any) -> tuple[str, ...]:
-    """Names of the capabilities this stack object has."""
-    caps = {"Proxied": Proxied, "ProviderControl": ProviderControl,
-            "QdrantCluster": QdrantCluster, "HAProxyRuntime": HAProxyRuntime,
-            "RedisAdmin": RedisAdmin}
-    return tuple(n for n, p in caps.items() if isinstance(stack, p))
 
 
 def make_external_stack(spec: TopologyFile, *, file: str | None, secrets: Mapping[str, str],

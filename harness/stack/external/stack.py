@@ -19,7 +19,6 @@ from __future__ import annotations
 import shutil
 import socket
 import tempfile
-import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -31,14 +30,24 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from harness.errors import ConfigError, StackError
+from harness.polling import PollTimeout, poll_until
 from harness.stack import haproxy_api
-from harness.stack.base import ServiceStatus, StackStatus
+from harness.stack.base import (
+    HAProxyRuntime,
+    ProviderControl,
+    Proxied,
+    QdrantCluster,
+    RedisAdmin,
+    ServiceStatus,
+    StackStatus,
+)
 from harness.stack.external.model import TopologyFile
+from harness.stack.external.safety import admit
 from harness.stack.toxiproxy_api import toxiproxy_get
 from harness.timeline import Timeline
 from harness.topology import EDGE, EXTERNAL, Endpoint, Kind, Service, Topology
 
-__all__ = ["ExternalStack", "build_topology"]
+__all__ = ["ExternalStack", "build_topology", "capabilities"]
 
 _HINTS = {
     "Proxied": "add a 'toxiproxy:' section (api + proxies) to the topology file",
@@ -167,8 +176,6 @@ class ExternalStack:
         return f"{hint} ({self.file or 'the topology file'})" if hint else None
 
     def admit(self, experiment: Any, faults: Sequence[Any]) -> None:
-        from harness.stack.external.safety import admit
-
         admit(self, experiment, faults)
 
     # -- Stack ---------------------------------------------------------------------------------
@@ -256,17 +263,14 @@ class ExternalStack:
     def wait_ready(self, timeout: float = 30.0) -> None:
         """Every part the file describes answers (front door, HAProxy API, sentinels,
         Toxiproxy, provider control APIs); the steady-state check judges the service itself."""
-        deadline = time.monotonic() + timeout
-        while True:
-            problems = self._problems()
-            if not problems:
-                return
-            if time.monotonic() > deadline:
-                raise StackError("the deployment described by the topology file is not "
-                                 "reachable: " + "; ".join(problems), component="external",
-                                 hint=f"check the addresses in {self.file or 'the file'} "
-                                      "and that this host may reach them")
-            time.sleep(0.5)
+        try:
+            poll_until(self._problems, timeout, interval=0.5, until=lambda p: not p,
+                       what="every part of the topology file answering")
+        except PollTimeout as timed_out:
+            raise StackError("the deployment described by the topology file is not "
+                             "reachable: " + "; ".join(timed_out.last), component="external",
+                             hint=f"check the addresses in {self.file or 'the file'} "
+                                  "and that this host may reach them") from None
 
     def undo_substrate_faults(self) -> list[str]:
         """Nothing: the harness has no process or network powers here. What it added to the
@@ -300,7 +304,13 @@ class ExternalStack:
         shutil.rmtree(self.state_dir, ignore_errors=True)
 
     def __repr__(self) -> str:
-        from harness.stack.external.capabilities import capabilities
-
         return (f"<ExternalStack {self.spec.name} front_door={self.topology.front_door.url} "
                 f"capabilities={sorted(capabilities(self))}>")
+
+
+def capabilities(stack: Any) -> tuple[str, ...]:
+    """Names of the capabilities this stack object has."""
+    caps = {"Proxied": Proxied, "ProviderControl": ProviderControl,
+            "QdrantCluster": QdrantCluster, "HAProxyRuntime": HAProxyRuntime,
+            "RedisAdmin": RedisAdmin}
+    return tuple(n for n, p in caps.items() if isinstance(stack, p))

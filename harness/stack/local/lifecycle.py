@@ -13,13 +13,13 @@ import contextlib
 import os
 import secrets
 import sys
-import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from harness.errors import ConfigError, StackError
 from harness.knobs import resolve_knobs
+from harness.polling import PollTimeout, poll_until
 from harness.stack.local import configs, netns, qdrant
 from harness.stack.local.netfaults import NetworkFaultsMixin
 from harness.stack.local.plan import (
@@ -156,13 +156,22 @@ def _check_binaries() -> None:
 
 def _wait_listening(stack: LocalStack, service: str, host: str, port: int,
                     timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not netns.tcp_connect(host, port, netns=None, source=None, timeout=0.5):
-        if not stack.is_running(service) or time.monotonic() > deadline:
-            raise StackError(f"expected {host}:{port} to accept connections within "
-                             f"{timeout:g} s", component=service,
-                             log_tail=stack.log_tail(service, 25))
-        time.sleep(0.1)
+    def refused() -> StackError:
+        return StackError(f"expected {host}:{port} to accept connections within "
+                          f"{timeout:g} s", component=service,
+                          log_tail=stack.log_tail(service, 25))
+
+    def accepts() -> bool:
+        if netns.tcp_connect(host, port, netns=None, source=None, timeout=0.5):
+            return True
+        if not stack.is_running(service):  # it exited: no point waiting out the timeout
+            raise refused()
+        return False
+
+    try:
+        poll_until(accepts, timeout, interval=0.1, what=f"{host}:{port} accepting connections")
+    except PollTimeout:
+        raise refused() from None
 
 
 def start_local_stack(*, knobs: Mapping[str, Any] | None = None, run_id: str | None = None,

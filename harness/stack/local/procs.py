@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.polling import PollTimeout, poll_until
+
 __all__ = [
     "MARKER",
     "ProcSpec",
@@ -170,18 +172,21 @@ def terminate_all(pids: Mapping[str, tuple[int, int | None]], *, grace: float = 
     for pid, _ in live.values():
         signal_group(pid, signal.SIGTERM)
         signal_group(pid, signal.SIGCONT)
-    deadline = time.monotonic() + grace
-    while live and time.monotonic() < deadline:
+
+    def still_alive() -> dict[str, tuple[int, int | None]]:
+        nonlocal live
         live = {s: v for s, v in live.items() if proc_alive(*v)}
-        if live:
-            time.sleep(0.02)
+        return live
+
+    def wait_gone(patience: float) -> None:
+        with contextlib.suppress(PollTimeout):  # a bounded wait: then carry on
+            poll_until(still_alive, patience, interval=0.02, until=lambda left: not left,
+                       what="the process groups to exit")
+
+    wait_gone(grace)
     for pid, _ in live.values():
         signal_group(pid, signal.SIGKILL)
-    deadline = time.monotonic() + 2.0
-    while live and time.monotonic() < deadline:
-        live = {s: v for s, v in live.items() if proc_alive(*v)}
-        if live:
-            time.sleep(0.02)
+    wait_gone(2.0)
 
 
 def kill_pids(pids: list[int]) -> None:
@@ -189,9 +194,9 @@ def kill_pids(pids: list[int]) -> None:
     for pid in pids:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, signal.SIGKILL)
-    deadline = time.monotonic() + 2.0
-    while time.monotonic() < deadline and any(proc_alive(p, None) for p in pids):
-        time.sleep(0.02)
+    with contextlib.suppress(PollTimeout):
+        poll_until(lambda: not any(proc_alive(p, None) for p in pids), 2.0, interval=0.02,
+                   what="the killed PIDs to exit")
 
 
 def log_tail(path: str | Path, lines: int = 20) -> list[str]:

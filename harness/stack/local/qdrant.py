@@ -20,10 +20,11 @@ import shutil
 import subprocess
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 
+from harness.stack.local.record import RunRecord
 from harness.stack.qdrant_api import (
     COLLECTION,
     REPLICATION,
@@ -31,10 +32,7 @@ from harness.stack.qdrant_api import (
     app_qdrant_env,
     create_collection,
 )
-from harness.topology import ZONES, Kind
-
-if TYPE_CHECKING:
-    from harness.stack.local.stack import LocalStack
+from harness.topology import ZONES, Kind, Topology
 
 __all__ = ["COLLECTION", "TESTED_VERSION", "QdrantClusterMixin", "app_qdrant_env",
            "binary_version", "client_compatibility", "collection_problem",
@@ -91,7 +89,18 @@ def client_compatibility(server: str | None, client: str | None = None) -> tuple
                    f"this project tests {TESTED_VERSION})"))
 
 
-def _corpus_size(stack: LocalStack) -> int:
+class LocalRun(Protocol):
+    """What the collection check reads from a local stack (a LocalStack is one), so this
+    module needs no import of the stack that uses it."""
+
+    @property
+    def topology(self) -> Topology: ...
+
+    @property
+    def record(self) -> RunRecord: ...
+
+
+def _corpus_size(stack: LocalRun) -> int:
     path = stack.record.extra.get("corpus", "")
     try:
         with open(path, encoding="utf-8") as fh:
@@ -110,7 +119,7 @@ def _replica_states(info: dict[str, Any]) -> dict[int, list[str]]:
     return shards
 
 
-def collection_problem(stack: LocalStack) -> tuple[str, str] | None:
+def collection_problem(stack: LocalRun) -> tuple[str, str] | None:
     front = stack.topology.service("haproxy").endpoint("qdrant").url
     try:
         if create_collection(front, timeout=2.0) == "created":
@@ -140,8 +149,6 @@ class QdrantClusterMixin:
     """QdrantCluster capability for LocalStack in cluster mode."""
 
     if TYPE_CHECKING:
-        from harness.topology import Topology
-
         topology: Topology
 
     @property

@@ -14,37 +14,61 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from harness.errors import StackError
 from harness.stack.local import clients
 from harness.stack.local.configs import MASTER_NAME
-from harness.stack.local.plan import REDIS_PORT, SENTINEL_PORT
+from harness.stack.local.plan import REDIS_PORT, SENTINEL_PORT, RunPlan
+from harness.stack.local.qdrant import collection_problem
+from harness.stack.local.record import RunRecord
 from harness.stack.readiness import (
     check_front_door,
     check_providers,
     check_redis,
     check_toxiproxy,
 )
-from harness.topology import ZONES, Kind
+from harness.topology import ZONES, Kind, Topology
 
-if TYPE_CHECKING:
-    from harness.stack.local.stack import LocalStack
+__all__ = ["READINESS_CHECKS", "LocalView", "wait_ready"]
 
-__all__ = ["READINESS_CHECKS", "wait_ready"]
+
+class LocalView(Protocol):
+    """What the checks here read from a local stack (a LocalStack is one; the shared checks of
+    :mod:`harness.stack.readiness` take any stack). The stack calls :func:`wait_ready` with
+    itself, so this module needs no import of the stack."""
+
+    @property
+    def record(self) -> RunRecord: ...
+
+    @property
+    def plan(self) -> RunPlan: ...
+
+    @property
+    def topology(self) -> Topology: ...
+
+    @property
+    def haproxy_socket(self) -> str: ...
+
+    def is_running(self, service: str) -> bool: ...
+
+    def log_tail(self, service: str, lines: int = 20) -> list[str]: ...
+
+    def log_path(self, service: str) -> str: ...
+
 
 # A check returns None when satisfied, else (component, what is wrong).
-ReadinessCheck = Callable[["LocalStack"], "tuple[str, str] | None"]
+ReadinessCheck = Callable[[LocalView], "tuple[str, str] | None"]
 
 
-def check_processes(stack: LocalStack) -> tuple[str, str] | None:
+def check_processes(stack: LocalView) -> tuple[str, str] | None:
     for service in stack.record.procs:
         if not stack.is_running(service):
             return service, "the process exited"
     return None
 
 
-def check_sentinels(stack: LocalStack) -> tuple[str, str] | None:
+def check_sentinels(stack: LocalView) -> tuple[str, str] | None:
     seen = set()
     for zone in ZONES:
         name = f"sentinel-{zone}"
@@ -66,7 +90,7 @@ def check_sentinels(stack: LocalStack) -> tuple[str, str] | None:
     return None
 
 
-def _backend_up(stack: LocalStack, backend: str, kind: Kind) -> tuple[str, str] | None:
+def _backend_up(stack: LocalView, backend: str, kind: Kind) -> tuple[str, str] | None:
     try:
         states = clients.haproxy_servers(stack.haproxy_socket, backend)
     except OSError as exc:
@@ -78,18 +102,16 @@ def _backend_up(stack: LocalStack, backend: str, kind: Kind) -> tuple[str, str] 
     return None
 
 
-def check_haproxy(stack: LocalStack) -> tuple[str, str] | None:
+def check_haproxy(stack: LocalView) -> tuple[str, str] | None:
     return _backend_up(stack, "app", Kind.APP)
 
 
-def check_qdrant(stack: LocalStack) -> tuple[str, str] | None:
+def check_qdrant(stack: LocalView) -> tuple[str, str] | None:
     if stack.topology.vector_mode != "cluster":
         return None
     problem = _backend_up(stack, "qdrant", Kind.QDRANT)
     if problem:
         return problem
-    from harness.stack.local.qdrant import collection_problem
-
     return collection_problem(stack)
 
 
@@ -105,14 +127,14 @@ READINESS_CHECKS: tuple[tuple[str, ReadinessCheck], ...] = (
 )
 
 
-def _fail(stack: LocalStack, component: str, message: str) -> StackError:
+def _fail(stack: LocalView, component: str, message: str) -> StackError:
     ours = component in stack.record.procs
     return StackError(message, component=component,
                       log_tail=stack.log_tail(component, 25) if ours else (),
                       hint=f"full log: {stack.log_path(component)}" if ours else None)
 
 
-def wait_ready(stack: LocalStack, *, timeout: float, poll: float = 0.1) -> dict[str, float]:
+def wait_ready(stack: LocalView, *, timeout: float, poll: float = 0.1) -> dict[str, float]:
     """Poll the checks in order (a passed check is not re-run; a process that exits fails at
     once) until all pass. Returns seconds from the call until each check passed."""
     started = time.monotonic()

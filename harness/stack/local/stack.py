@@ -20,6 +20,7 @@ from typing import Any
 
 from harness.errors import ConfigError, StackError
 from harness.knobs import resolve_knobs
+from harness.polling import PollTimeout, always, poll_until
 from harness.stack.base import ProcessState, ServiceStatus, StackStatus
 from harness.stack.local import clients
 from harness.stack.local import netns as net
@@ -33,6 +34,7 @@ from harness.stack.local.procs import (
     signal_group,
     spawn,
 )
+from harness.stack.local.ready import wait_ready
 from harness.stack.local.record import RunRecord, RunStore
 from harness.timeline import Timeline
 from harness.topology import ZONES, Endpoint, Kind, Topology
@@ -116,9 +118,9 @@ class LocalStack:
         if sig in (signal.SIGKILL, signal.SIGTERM, signal.SIGINT):
             if sig != signal.SIGKILL:
                 signal_group(pid, signal.SIGCONT)  # a paused process cannot exit
-            deadline = time.monotonic() + 5.0
-            while proc_alive(pid, start) and time.monotonic() < deadline:
-                time.sleep(0.005)
+            with contextlib.suppress(PollTimeout):  # bounded wait, as before: then carry on
+                poll_until(lambda: not proc_alive(pid, start), 5.0, interval=0.005,
+                           what=f"{service} (pid {pid}) to exit")
         self._reap_child(service)
         self._note(f"signal {signal.Signals(sig).name} to {service}", service=service, pid=pid)
 
@@ -165,9 +167,9 @@ class LocalStack:
             raise StackError(f"cannot pause {service}: it is not running (expected a live "
                              f"process)", component=service, hint="start it first")
         signal_group(pid, signal.SIGSTOP)
-        deadline = time.monotonic() + 2.0
-        while proc_state(pid) not in ("T", "t") and time.monotonic() < deadline:
-            time.sleep(0.002)
+        with contextlib.suppress(PollTimeout):
+            poll_until(lambda: proc_state(pid) in ("T", "t"), 2.0, interval=0.002,
+                       what=f"{service} (pid {pid}) to stop")
 
     def resume(self, service: str) -> None:
         pid = self.pid(service)
@@ -248,8 +250,6 @@ class LocalStack:
 
     # -- readiness -----------------------------------------------------------------------------
     def wait_ready(self, timeout: float = 30.0) -> None:
-        from harness.stack.local.ready import wait_ready
-
         self.ready_timings = wait_ready(self, timeout=timeout)
 
     # -- heal ----------------------------------------------------------------------------------
@@ -278,16 +278,18 @@ class LocalStack:
         """Servers an operator or a fault put in maintenance or drain go back to ready."""
         done: list[str] = []
         backends = ["app"] + (["qdrant"] if self.topology.vector_mode == "cluster" else [])
-        deadline = time.monotonic() + 3.0
+        deadline = time.monotonic() + 3.0  # one patience for all backends
         for backend in backends:
-            while True:
-                try:
-                    states = clients.haproxy_servers(self.haproxy_socket, backend)
-                    break
-                except OSError:  # just restarted: the socket comes back in a moment
-                    if time.monotonic() > deadline:
-                        return [*done, "haproxy stats socket not answering"]
-                    time.sleep(0.05)
+
+            def servers(backend: str = backend) -> dict[str, str]:
+                return clients.haproxy_servers(self.haproxy_socket, backend)
+
+            try:  # just restarted: the socket comes back in a moment
+                states = poll_until(servers, deadline - time.monotonic(), interval=0.05,
+                                    until=always, retry=(OSError,),
+                                    what="the haproxy stats socket")
+            except PollTimeout:
+                return [*done, "haproxy stats socket not answering"]
             for server, state in states.items():
                 if state.startswith(("MAINT", "DRAIN")):
                     clients.haproxy_command(self.haproxy_socket,
