@@ -66,7 +66,7 @@ class ProviderStack:
     def wait_ready(self, timeout: float = 30.0) -> None:
         return None
 
-    def heal_all(self) -> list[str]:
+    def undo_substrate_faults(self) -> list[str]:
         return []
 
     def reachable(self, src: str, dst: Endpoint, timeout: float = 1.0) -> bool:
