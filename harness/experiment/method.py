@@ -39,25 +39,33 @@ class StopConditionHit(Exception):
 
 @dataclass(slots=True)
 class StopMonitor:
-    """Sliding-window bad fraction from the generator's live counters (sent, errors)."""
+    """Sliding-window bad fraction from the generator's live counters.
+
+    A request the generator dropped (it could not send it on time) was due and is bad: the
+    fraction is (errors + dropped) / (sent + dropped) over the window.
+    """
 
     conditions: Sequence[StopCondition]
-    samples: deque[tuple[float, int, int]] = field(default_factory=lambda: deque(maxlen=10_000))
+    #: (time, sent, errors, dropped), cumulative counters
+    samples: deque[tuple[float, int, int, int]] = field(
+        default_factory=lambda: deque(maxlen=10_000))
     armed: bool = False
 
-    def observe(self, now: float, sent: int, errors: int) -> None:
-        self.samples.append((now, sent, errors))
+    def observe(self, now: float, sent: int, errors: int, dropped: int = 0) -> None:
+        self.samples.append((now, sent, errors, dropped))
         if not self.armed:
             return
         for c in self.conditions:
             old = next((s for s in reversed(self.samples) if now - s[0] >= c.window), None)
             if old is None:
                 continue
-            d_sent, d_err = sent - old[1], errors - old[2]
-            if d_sent >= 10 and d_err / d_sent > c.max_bad_fraction:
-                raise StopConditionHit(c, d_err / d_sent, now - old[0])
+            d_dropped = dropped - old[3]
+            d_due, d_bad = sent - old[1] + d_dropped, errors - old[2] + d_dropped
+            if d_due >= 10 and d_bad / d_due > c.max_bad_fraction:
+                raise StopConditionHit(c, d_bad / d_due, now - old[0])
 
     def rate(self, now: float, horizon: float = 3.0) -> float:
+        """Requests sent per second over the last ``horizon`` seconds (dropped ones excluded)."""
         old = next((s for s in self.samples if now - s[0] <= horizon), None)
         last = self.samples[-1] if self.samples else None
         if old is None or last is None or last[0] <= old[0]:
@@ -73,7 +81,7 @@ class Clock:
     run_id: str
     trials: int
     started: float
-    live: Callable[[], tuple[int, int]]  # (sent, errors) so far
+    live: Callable[[], tuple[int, int, int]]  # (sent, errors, dropped) so far
     progress: ProgressFn | None
     monitor: StopMonitor
     phase: str = "starting"
@@ -83,8 +91,8 @@ class Clock:
 
     def tick(self) -> None:
         now = time.monotonic()
-        sent, errors = self.live()
-        self.monitor.observe(now, sent, errors)
+        sent, errors, dropped = self.live()
+        self.monitor.observe(now, sent, errors, dropped)
         if self.progress is not None:
             self.progress(Progress(
                 experiment=self.experiment.name, run_id=self.run_id, phase=self.phase,

@@ -220,11 +220,11 @@ class _Run:
 def _live(gen: Any) -> Any:
     live = getattr(gen, "live", None)
 
-    def sample() -> tuple[int, int]:
+    def sample() -> tuple[int, int, int]:
         if live is None:
-            return 0, 0
+            return 0, 0, 0
         s = live()
-        return int(s.sent), int(s.errors)
+        return int(s.sent), int(s.errors), int(getattr(s, "dropped", 0))
 
     return sample
 

@@ -69,6 +69,19 @@ def test_stop_monitor_fires_only_when_armed_and_over_the_window() -> None:
     assert ei.value.bad_fraction == pytest.approx(0.8) and ei.value.window_s == 2.5
 
 
+def test_stop_monitor_counts_dropped_requests_as_due_and_bad() -> None:
+    m = StopMonitor([StopCondition(max_bad_fraction=0.5, window=2.0)], armed=True)
+    m.observe(0.0, sent=0, errors=0, dropped=0)
+    m.observe(1.0, sent=50, errors=0, dropped=50)
+    with pytest.raises(StopConditionHit) as hit:  # (0 + 120) / (80 + 120) = 0.6, no errors
+        m.observe(2.0, sent=80, errors=0, dropped=120)
+    assert hit.value.bad_fraction == pytest.approx(0.6)
+    calm = StopMonitor([StopCondition(max_bad_fraction=0.5, window=2.0)], armed=True)
+    for t in range(5):  # 10 % dropped: never fires; the rate counts sent requests only
+        calm.observe(float(t), sent=90 * t, errors=0, dropped=10 * t)
+    assert calm.rate(4.0) == pytest.approx(90.0)
+
+
 def test_stop_monitor_rate() -> None:
     m = StopMonitor([])
     for t in range(10):
