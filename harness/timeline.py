@@ -86,7 +86,8 @@ EVENT_KINDS: Mapping[str, str] = {
                     "steady-state check before the method and again after recovery",
     "stop_condition": "runner: condition, bad_fraction, window_s -- the run was aborted",
     "harness.error": "any: error, detail -- the harness itself failed (verdict INCONCLUSIVE)",
-    "note": "any: text",
+    "note": "any: text (runner: also fault_id, transition ('inject' | 'revert'), planned_s, "
+            "late_s, reason -- a fault's transition started late)",
     "writes.start": "writer: rate, target, delete_share, seed -- the writer share started",
     "writes.op": "writer: write_id, op ('upsert' | 'delete'), doc_id, sent_ns, status, acked "
                  "(list of stores from X-Write-Acked; empty = not acknowledged), error, replica "
