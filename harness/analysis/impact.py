@@ -12,7 +12,10 @@ Definitions (docs/MEASUREMENT.md, "Failover and recovery times"):
   event; the end of the timeline if neither). Its **settled end** is when the revert was
   confirmed (``fault.reverted``: e.g. the restarted process answers again), never before the
   revert: a revert that takes 9 s (a replica restarting) is still the fault's doing. A window
-  belongs to a fault when it overlaps ``[inject, settled end + impact_grace_s]``. With several candidates (overlapping faults), the window
+  belongs to a fault when it overlaps ``[inject, settled end + grace]``, where the grace is
+  ``AnalysisSpec.attribution_grace_s``: ``impact_grace_s`` (5 s), or the experiment's recovery
+  wait when longer (``recovery_attribution_s``): what goes wrong while the stack recovers from a
+  fault is that fault's cost. With several candidates (overlapping faults), the window
   goes to the fault with the most recent *transition* (inject or revert) at or before the
   window's start + ``impact_gap_s``; if none, to the earliest injected candidate. Each window, and
   so each bad request, belongs to at most one fault; other bad requests are *unattributed*.

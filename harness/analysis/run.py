@@ -74,6 +74,7 @@ class RunAnalysis:
             "analysed_duration_s": self.duration_s,
             "analysis": {"confidence": s.confidence, "interval": s.interval,
                          "impact_gap_s": s.impact_gap_s, "impact_grace_s": s.impact_grace_s,
+                         "attribution_grace_s": s.attribution_grace_s,
                          "failover_hold_s": s.failover_hold_s,
                          "max_lateness_p99_ms": s.max_lateness_p99_ms,
                          "latency_bin_s": s.latency_bin_s, "burn_bin_s": s.burn_bin_s,
@@ -145,7 +146,7 @@ def analyse(timeline: Timeline, spec: AnalysisSpec, *,
     windows = impact_windows(req.intended[bad], bad_times[bad], gap_ns=gap_ns)
     faults = parse_faults(all_events, window)
     owner = attribute_windows(windows, faults, gap_ns=gap_ns,
-                              grace_ns=round(spec.impact_grace_s * 1e9), timeline_end_ns=end)
+                              grace_ns=round(spec.attribution_grace_s * 1e9), timeline_end_ns=end)
     impacts = fault_impacts(faults, all_events, windows, owner, spec=spec, origin_ns=origin,
                             end_ns=end, rate=rate)
     impacts, exercise_checks = fault_exercises(

@@ -92,6 +92,10 @@ class AnalysisSpec:
     interval: IntervalMethod = "clopper-pearson"
     impact_gap_s: float = 1.0  # bad intervals closer than this merge into one impact window
     impact_grace_s: float = 5.0  # impact up to this long after a revert still belongs to the fault
+    #: impact until this long after a revert was confirmed belongs to the fault too (experiments
+    #: set it to their recovery wait: what goes wrong while the stack recovers is the fault's
+    #: cost, e.g. a cache-miss herd once a provider is back); None: ``impact_grace_s`` only
+    recovery_attribution_s: float | None = None
     failover_hold_s: float = 5.0  # clean traffic this long ends a fail-over (later impact: relapse)
     max_lateness_p99_ms: float = 100.0  # generator lateness bound (start - intended), p99
     latency_bin_s: float = 10.0  # width of the per-window latency percentiles
@@ -122,13 +126,18 @@ class AnalysisSpec:
         for name in ("impact_gap_s", "failover_hold_s", "max_lateness_p99_ms", "latency_bin_s",
                      "burn_bin_s"):
             _positive(name, getattr(self, name))
-        for name in ("lead_s", "judged_recovery_s"):
+        for name in ("lead_s", "judged_recovery_s", "recovery_attribution_s"):
             v = getattr(self, name)
             if v is not None and not (math.isfinite(v) and v >= 0):
                 raise ConfigError(f"{name} must be >= 0", field=name, value=v)
         if not (math.isfinite(self.impact_grace_s) and self.impact_grace_s >= 0):
             raise ConfigError("impact_grace_s must be >= 0", field="impact_grace_s",
                               value=self.impact_grace_s)
+
+    @property
+    def attribution_grace_s(self) -> float:
+        """How long after a fault's confirmed revert its impact is still attributed to it."""
+        return max(self.impact_grace_s, self.recovery_attribution_s or 0.0)
 
     @property
     def primary(self) -> SLOSpec:

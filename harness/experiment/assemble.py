@@ -78,7 +78,7 @@ def analysis_spec(exp: Experiment, *, objective: float | None = None,
                 for i, step in enumerate(exp.method)}
     return AnalysisSpec(slos=slos, confidence=confidence or exp.confidence,
                         min_exercise=minimums, lead_s=exp.analysis.lead,
-                        judged_recovery_s=exp.recovery)
+                        judged_recovery_s=exp.recovery, recovery_attribution_s=exp.recovery)
 
 
 def trial_windows(tl: Timeline) -> tuple[TrialWindow, ...]:

@@ -135,6 +135,20 @@ def test_impact_while_a_slow_revert_settles_belongs_to_the_fault() -> None:
     assert analyse(quick, spec(impact_grace_s=5.0)).unattributed_bad == 400
 
 
+def test_impact_during_the_recovery_wait_belongs_to_the_fault() -> None:
+    # a herd of cache misses overloads the stack 10-14 s after the revert: with the experiment's
+    # 40 s recovery wait that is the fault's cost; with the bare 5 s grace it is background
+    tl = synthetic_timeline(duration_s=80, rate=100, faults=[pause(10, 20)],
+                            outages=[Outage(start_s=30, end_s=34, mode="error")])
+    a = analyse(tl, spec(impact_grace_s=5.0, recovery_attribution_s=40.0))
+    assert a.faults[0].bad_requests == 400 and a.unattributed_bad == 0
+    assert analyse(tl, spec(impact_grace_s=5.0)).unattributed_bad == 400
+    # bad requests before the injection stay background
+    early = synthetic_timeline(duration_s=80, rate=100, faults=[pause(10, 20)],
+                               outages=[Outage(start_s=2, end_s=3, mode="error")])
+    assert analyse(early, spec(recovery_attribution_s=40.0)).unattributed_bad == 100
+
+
 # -- detection and recovery ------------------------------------------------------------------
 def test_detect_and_recover_from_observer_states() -> None:
     obs = [Observation(t_s=11.0, subject="haproxy/app/app-az-a", healthy=False),
