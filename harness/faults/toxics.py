@@ -62,6 +62,13 @@ class _ProxyFault(Fault):
 
     proxy: str | None = None
 
+    def required_capabilities(self) -> tuple[str, ...]:
+        # the 'qdrant' proxy fronts a Qdrant cluster; an embedded vector tier has none, and
+        # saying so up front makes the experiment a skip with the reason, not a harness error
+        if self.proxy == "qdrant":
+            return (*self.CAPABILITIES, "QdrantCluster")
+        return self.CAPABILITIES
+
     @classmethod
     def check_params(cls, values: Any, target: Selector | None, *, file: str | None,
                      field: str) -> None:

@@ -144,6 +144,13 @@ def test_specs_are_frozen_values() -> None:
         a.rate = 1.0  # type: ignore[misc]
 
 
+def test_a_toxic_on_the_qdrant_proxy_needs_a_qdrant_cluster() -> None:
+    assert build_fault("latency", params={"proxy": "qdrant", "latency_ms": 100}) \
+        .required_capabilities() == ("Proxied", "QdrantCluster")
+    assert build_fault("latency", params={"proxy": "provider-primary", "latency_ms": 100}) \
+        .required_capabilities() == ("Proxied",)
+
+
 def test_mode_changes_required_capabilities() -> None:
     assert build_fault("redis-master-loss").required_capabilities() == ("Killable",)
     assert build_fault("redis-master-loss", params={"mode": "isolate"}) \
