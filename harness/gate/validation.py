@@ -3,8 +3,8 @@
 Gate policies and game-day plans are pydantic models (:func:`validate_model`, errors converted
 by the experiment loader's converter); their published JSON Schemas are generated from the models
 (``python -m harness.schemas``). ``report.json`` files, which the harness writes rather than
-users, are still checked against the hand-written ``harness/report/schema.json``
-(:func:`validate`). Either way a bad file is reported as ``file: field 'a.b[2].c': message
+users, are checked against ``harness/report/schema.json`` (:func:`validate`), generated the same
+way from ``harness.report.model.Report``. Either way a bad file is reported as ``file: field 'a.b[2].c': message
 (got VALUE); allowed: ...`` so the user knows exactly what to change.
 """
 

@@ -1,6 +1,7 @@
 """Write a run's files into ``reports/<run-id>/`` and read them back.
 
-``report.json`` is validated against ``harness/report/schema.json`` before it is written, so a
+``report.json`` is validated against ``harness/report/schema.json`` (generated from
+:class:`harness.report.model.Report` by ``python -m harness.schemas``) before it is written, so a
 report that exists is a report the gate and the game-day history can read.
 """
 
