@@ -23,6 +23,7 @@ from pydantic import BaseModel, BeforeValidator, StrictInt, ValidationError
 
 from harness.errors import ConfigError
 from harness.experiment.loader import config_error_from_validation
+from harness.schema_errors import best_error
 
 __all__ = ["Integer", "NotBool", "Version1", "field_path", "load_schema", "read_yaml_documents",
            "read_yaml_mapping", "validate", "validate_model"]
@@ -114,12 +115,16 @@ def _allowed(error: jsonschema.ValidationError) -> str | list[object] | None:
 def validate(document: object, schema: Mapping[str, Any], *, file: str | None) -> None:
     """Raise ConfigError for the most relevant schema violation of ``document``."""
     validator = jsonschema.Draft202012Validator(schema)
-    error = jsonschema.exceptions.best_match(validator.iter_errors(document))
-    if error is None:
+    found = best_error(validator, document)
+    if found is None:
         return
+    error, type_error = found
     path = list(error.absolute_path)
     value: object = error.instance
     message = error.message
+    allowed = _allowed(error)
+    if type_error:
+        message, allowed = type_error
     if error.validator == "additionalProperties":
         known = set(error.schema.get("properties", {}))
         extra = sorted(k for k in error.instance if k not in known)
@@ -134,7 +139,7 @@ def validate(document: object, schema: Mapping[str, Any], *, file: str | None) -
     elif isinstance(value, (Mapping, list)):
         value = None  # the message already names the structure; don't dump it
     raise ConfigError(message, file=file, field=field_path(path), value=value,
-                      allowed=_allowed(error))
+                      allowed=allowed)
 
 
 def read_yaml_documents(path: str | Path) -> list[Any]:
