@@ -3,8 +3,8 @@
 ``python -m harness.schemas`` rewrites all of them (``python -m harness.experiment.jsonschema``
 and ``python -m harness.stack.external.jsonschema`` do the same); a unit test fails when a
 committed file and its model disagree. Editors can use the schemas for completion
-(``# yaml-language-server: $schema=...``). ``harness/report/schema.json`` is not here: the
-harness writes reports, users do not, and that schema is still written by hand.
+(``# yaml-language-server: $schema=...``). ``harness/report/schema.json`` is generated too: the
+harness writes reports rather than users, and checks each one against that schema.
 """
 
 from __future__ import annotations
@@ -47,6 +47,9 @@ DOCUMENTS: dict[str, Document] = {d.key: d for d in (
     Document("gate-policy", _HARNESS / "gate" / "policy.schema.json",
              "https://chaos-harness.dev/schemas/gate-policy-v1.json",
              "harness.gate.policy_model:PolicyFile"),
+    Document("report", _HARNESS / "report" / "schema.json",
+             "https://chaos-harness.dev/schemas/report-v1.json",
+             "harness.report.model:Report"),
     Document("topology", _HARNESS / "stack" / "external" / "schema.json",
              "https://chaos-harness.dev/schemas/topology-v1.json",
              "harness.stack.external.model:TopologyFile"),

@@ -1,5 +1,7 @@
 """Load report.json v1 files (validated against ``harness/report/schema.json``) and pull metrics.
 
+That schema is generated from :class:`harness.report.model.Report` (``python -m harness.schemas``).
+
 The metric helpers are shared by the gate rules, the regression check and the history trends,
 so the same number is meant everywhere: a fault metric of a run is a statistic (max / p95 /
 median) over the matching faults of all its trials; a report metric is one number.

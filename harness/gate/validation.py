@@ -3,8 +3,8 @@
 Gate policies and game-day plans are pydantic models (:func:`validate_model`, errors converted
 by the experiment loader's converter); their published JSON Schemas are generated from the models
 (``python -m harness.schemas``). ``report.json`` files, which the harness writes rather than
-users, are still checked against the hand-written ``harness/report/schema.json``
-(:func:`validate`). Either way a bad file is reported as ``file: field 'a.b[2].c': message
+users, are checked against ``harness/report/schema.json`` (:func:`validate`), generated the same
+way from ``harness.report.model.Report``. Either way a bad file is reported as ``file: field 'a.b[2].c': message
 (got VALUE); allowed: ...`` so the user knows exactly what to change.
 """
 
@@ -23,6 +23,7 @@ from pydantic import BaseModel, BeforeValidator, StrictInt, ValidationError
 
 from harness.errors import ConfigError
 from harness.experiment.loader import config_error_from_validation
+from harness.schema_errors import best_error
 
 __all__ = ["Integer", "NotBool", "Version1", "field_path", "load_schema", "read_yaml_documents",
            "read_yaml_mapping", "validate", "validate_model"]
@@ -114,12 +115,16 @@ def _allowed(error: jsonschema.ValidationError) -> str | list[object] | None:
 def validate(document: object, schema: Mapping[str, Any], *, file: str | None) -> None:
     """Raise ConfigError for the most relevant schema violation of ``document``."""
     validator = jsonschema.Draft202012Validator(schema)
-    error = jsonschema.exceptions.best_match(validator.iter_errors(document))
-    if error is None:
+    found = best_error(validator, document)
+    if found is None:
         return
+    error, type_error = found
     path = list(error.absolute_path)
     value: object = error.instance
     message = error.message
+    allowed = _allowed(error)
+    if type_error:
+        message, allowed = type_error
     if error.validator == "additionalProperties":
         known = set(error.schema.get("properties", {}))
         extra = sorted(k for k in error.instance if k not in known)
@@ -134,7 +139,7 @@ def validate(document: object, schema: Mapping[str, Any], *, file: str | None) -
     elif isinstance(value, (Mapping, list)):
         value = None  # the message already names the structure; don't dump it
     raise ConfigError(message, file=file, field=field_path(path), value=value,
-                      allowed=_allowed(error))
+                      allowed=allowed)
 
 
 def read_yaml_documents(path: str | Path) -> list[Any]:

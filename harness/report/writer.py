@@ -1,6 +1,7 @@
 """Write a run's files into ``reports/<run-id>/`` and read them back.
 
-``report.json`` is validated against ``harness/report/schema.json`` before it is written, so a
+``report.json`` is validated against ``harness/report/schema.json`` (generated from
+:class:`harness.report.model.Report` by ``python -m harness.schemas``) before it is written, so a
 report that exists is a report the gate and the game-day history can read.
 """
 
@@ -22,6 +23,7 @@ from harness.report.html import render_html
 from harness.report.junit import render_junit
 from harness.report.markdown import render_markdown
 from harness.report.series import Series, build_series
+from harness.schema_errors import best_error
 from harness.timeline import Timeline
 
 __all__ = ["FILES", "SCHEMA_PATH", "ReportFiles", "load_report", "report_schema",
@@ -52,10 +54,12 @@ def validate_report(rep: Mapping[str, Any], *, file: str | None = None) -> None:
     """Raise ConfigError naming the first field that does not match report v1."""
     validator = jsonschema.Draft202012Validator(
         report_schema(), format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
-    err = jsonschema.exceptions.best_match(validator.iter_errors(dict(rep)))
-    if err is not None:
+    found = best_error(validator, dict(rep))
+    if found is not None:
+        err, type_error = found
+        message = type_error[0] if type_error else err.message
         path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err.absolute_path)
-        raise ConfigError(f"not a valid chaos-harness report v1: {err.message}", file=file,
+        raise ConfigError(f"not a valid chaos-harness report v1: {message}", file=file,
                           field=path.lstrip(".") or "<document>")
 
 

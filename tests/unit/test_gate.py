@@ -350,3 +350,19 @@ def test_cli_other_harness_error_exits_6(tmp_path: Path) -> None:
                    "  history: {last: 3}\n  limits: [{metric: failover_s, max_increase_pct: 10}]\n")
     assert main(["gate", "--policy", str(pol), str(EXAMPLES / "report-pass.json"),
                  "--history", str(db)]) == EXIT["error"]
+
+
+def test_a_bad_report_names_the_field_inside_an_optional_object() -> None:
+    bad = report("pass")
+    bad["faults"][0]["exercise"] = {"requests": 1, "upstream_calls": None, "bytes": None,
+                                    "counters": {}, "minimum": {}, "ok": True, "detail": "",
+                                    "rule": "moon"}
+    with pytest.raises(ConfigError) as ei:
+        report_from_mapping(bad)
+    assert ei.value.field == "faults[0].exercise.rule"
+    assert ei.value.allowed == "'llm', 'gated'"
+    bad["faults"][0]["bad_requests"] = True
+    bad["faults"][0]["exercise"] = None
+    with pytest.raises(ConfigError, match="is not of type 'integer', 'null'") as ei:
+        report_from_mapping(bad)
+    assert ei.value.field == "faults[0].bad_requests"

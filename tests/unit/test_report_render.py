@@ -106,6 +106,19 @@ def test_schema_rejects_bad_reports(mutate: Any, field: str) -> None:
     assert ei.value.field == field
 
 
+def test_errors_inside_an_optional_object_name_the_field_not_the_union() -> None:
+    """The generated schema writes "X or null" as anyOf; errors still point inside X, and a value
+    of neither type is a type error, as with the hand-written ``type: [X, null]``."""
+    rep = make_report(writes={"sent": 1, "require_no_loss": True, "stores": {"redis": {}},
+                              "reasons": []})
+    with pytest.raises(ConfigError, match="'acknowledged' is a required property") as ei:
+        validate_report(rep)
+    assert ei.value.field == "writes.stores.redis"
+    with pytest.raises(ConfigError, match=r"'x' is not of type 'object', 'null'") as ei:
+        validate_report(make_report(skipped="x"))
+    assert ei.value.field == "skipped"
+
+
 def test_series_bins_outage_and_windows() -> None:
     s = build_series(make_timeline())
     assert s.bin_s == 1.0

@@ -31,6 +31,7 @@ def test_committed_schema_is_a_valid_draft_2020_12_schema(key: str) -> None:
     ("gameday-plan", [ROOT / "experiments" / "gameday.yaml",
                       *sorted((ROOT / "experiments" / "plans").glob("*.yaml"))]),
     ("gate-policy", sorted((ROOT / "fixtures" / "policies").glob("*.yaml"))),
+    ("report", sorted((ROOT / "fixtures" / "policies" / "examples").glob("report-*.json"))),
 ])
 def test_shipped_documents_match_the_published_schema(key: str, files: list[Path]) -> None:
     assert files
@@ -38,3 +39,13 @@ def test_shipped_documents_match_the_published_schema(key: str, files: list[Path
     for f in files:
         errors = [e.message for e in validator.iter_errors(yaml.safe_load(f.read_text()))]
         assert not errors, (f.name, errors)
+
+
+def test_report_schema_lets_consumers_meet_fields_it_does_not_name() -> None:
+    """report.json v1 promises readers may ignore unknown fields, so the harness may add some."""
+    rep = json.loads((ROOT / "fixtures" / "policies" / "examples" / "report-pass.json").read_text())
+    rep["new_top_level"] = 1
+    rep["faults"][0]["new_fault_field"] = {"x": 1}
+    rep["slos"][0]["interval"] = "clopper-pearson"
+    validator = jsonschema.Draft202012Validator(json.loads(DOCUMENTS["report"].path.read_text()))
+    assert not [e.message for e in validator.iter_errors(rep)]
