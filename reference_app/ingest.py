@@ -38,6 +38,7 @@ runs can be cached after the invalidation.
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,6 +47,9 @@ from qdrant_client import QdrantClient, models
 from reference_app.cache import SentinelCache
 from reference_app.config import Settings
 from reference_app.retrieval import Retriever
+
+#: threads for blocking Qdrant writes (server mode), apart from the searches' threads
+INGEST_THREADS = 8
 
 __all__ = ["IngestError", "IngestResult", "Ingestor", "WriteRequest", "parse_write"]
 
@@ -126,8 +130,13 @@ class Ingestor:
         self.client: QdrantClient = retriever.client if self.embedded else QdrantClient(
             url=settings.qdrant_url, prefer_grpc=False,
             timeout=settings.ingest_timeout_s)  # type: ignore[arg-type]
+        # writes block for up to ingest_timeout_s when Qdrant cannot reach its write
+        # consistency: their own threads, so they never queue the searches behind them
+        self._executor = ThreadPoolExecutor(max_workers=INGEST_THREADS,
+                                            thread_name_prefix="qdrant-ingest")
 
     def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
         if not self.embedded:
             self.client.close()
 
@@ -136,8 +145,10 @@ class Ingestor:
             if self.embedded:
                 names = self._qdrant(req)
             else:
-                names = await asyncio.wait_for(asyncio.to_thread(self._qdrant, req),
-                                               timeout=self.settings.ingest_timeout_s)
+                loop = asyncio.get_running_loop()
+                names = await asyncio.wait_for(
+                    loop.run_in_executor(self._executor, self._qdrant, req),
+                    timeout=self.settings.ingest_timeout_s)
         except Exception as exc:  # any Qdrant failure: the write is not acknowledged
             raise IngestError(f"qdrant: {type(exc).__name__}: {exc}"[:300]) from exc
         acked = ["qdrant"]

@@ -20,6 +20,7 @@ import math
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,10 @@ def load_corpus(path: Path) -> list[Document]:
     return docs
 
 
+#: threads for blocking Qdrant searches (server mode), apart from asyncio's default executor
+SEARCH_THREADS = 16
+
+
 class Retriever:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -67,6 +72,12 @@ class Retriever:
         self.last_error = ""
         self._stop = threading.Event()
         self._loader: threading.Thread | None = None
+        # Server mode: searches block in the Qdrant client, so they run in threads of their own.
+        # asyncio's default executor (min(32, cpus + 4) threads) is shared with every other
+        # blocking call, and a search that timed out still holds its thread until the client
+        # gives up: slow writes during a Qdrant partition starved the searches behind them.
+        self._executor = ThreadPoolExecutor(max_workers=SEARCH_THREADS,
+                                            thread_name_prefix="qdrant-search")
         # Embedded mode: results are memoised per question (questions repeat under load);
         # a write drops only the entries it can change (see forget). Server mode never
         # memoises: every search reaches Qdrant, so vector-tier faults show.
@@ -125,7 +136,8 @@ class Retriever:
         """Top-k passages; raises whatever the client raised (or TimeoutError)."""
         if self.settings.qdrant_mode == "embedded":
             return list(self._memoised(question))
-        return await asyncio.wait_for(asyncio.to_thread(self._search, question),
+        loop = asyncio.get_running_loop()
+        return await asyncio.wait_for(loop.run_in_executor(self._executor, self._search, question),
                                       timeout=self.settings.retrieval_timeout_s)
 
     def _memoised(self, question: str) -> tuple[Document, ...]:
@@ -195,4 +207,5 @@ class Retriever:
 
     def close(self) -> None:
         self._stop.set()
+        self._executor.shutdown(wait=False, cancel_futures=True)
         self.client.close()
