@@ -16,11 +16,11 @@ import shlex
 import shutil
 import socket
 import subprocess
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from harness.errors import StackError
+from harness.polling import PollTimeout, poll_until
 from harness.stack.local.plan import RunPlan
 from harness.topology import EDGE, EXTERNAL, ZONES
 
@@ -180,15 +180,14 @@ def set_link(name: str, up: bool, *, peer_netns: str | None = None,
     run(["ip", "link", "set", name, "up" if up else "down"])
     if not up:
         return
-    deadline = time.monotonic() + settle
-    while not (_operstate(name) == "up" and (
-            peer_netns is None or _operstate("eth0", peer_netns) == "up")):
-        if time.monotonic() > deadline:
-            raise StackError(
-                f"link {name} was set up but did not come up within {settle:g} s "
-                f"(operstate {_operstate(name)!r}); check `ip link show {name}`",
-                component="network")
-        time.sleep(0.02)
+    try:
+        poll_until(lambda: _operstate(name) == "up" and (
+            peer_netns is None or _operstate("eth0", peer_netns) == "up"), settle,
+            interval=0.02, what=f"link {name} up at both ends")
+    except PollTimeout as exc:
+        raise StackError(f"link {name} was set up but did not come up within {settle:g} s "
+                         f"(operstate {_operstate(name)!r}); check `ip link show {name}`",
+                         component="network") from exc
 
 
 def _operstate(name: str, netns: str | None = None) -> str:
