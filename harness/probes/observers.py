@@ -34,7 +34,7 @@ from harness.probes.base import Poller, StateRecorder
 from harness.probes.haproxy import HAProxyObserver
 from harness.probes.http_probes import AppObserver, ProviderObserver, QdrantObserver
 from harness.probes.sentinel import SentinelListener, SentinelPoller
-from harness.stack.base import ProviderControl, QdrantCluster
+from harness.stack.base import PeerAddressed, ProviderControl, QdrantCluster
 from harness.timeline import Timeline
 from harness.topology import Kind
 
@@ -133,10 +133,17 @@ class Observers:
         self._poller("haproxy", obs.poll)
 
     def _addresses(self) -> dict[str, str]:
+        """Redis/Sentinel addresses -> service names: where the harness reaches each server and,
+        on a :class:`~harness.stack.base.PeerAddressed` stack (docker), the address the servers
+        use among themselves, which is what Sentinel reports."""
         names = {}
+        peered = isinstance(self.stack, PeerAddressed)
         for svc in self.stack.topology.services:
             if svc.kind in (Kind.REDIS, Kind.SENTINEL) and "main" in svc.endpoints:
                 names[svc.endpoint("main").address] = svc.name
+                if peered:
+                    host, port = self.stack.peer_address(svc.name)  # type: ignore[attr-defined]
+                    names[f"{host}:{port}"] = svc.name
         return names
 
     def _sentinel(self) -> None:
@@ -150,8 +157,10 @@ class Observers:
             self._threads.append(SentinelListener(name, host, port, self.recorder, names=names,
                                                   master=master, stop=self._stop))
         replicas = max(0, len(self.stack.topology.of_kind(Kind.REDIS)) - 1)
+        redis_nodes = {s.name: (s.endpoint("main").host, s.endpoint("main").port)
+                       for s in self.stack.topology.of_kind(Kind.REDIS) if "main" in s.endpoints}
         poller = SentinelPoller(sentinels, self.recorder, names=names, master=master,
-                                expected_replicas=replicas)
+                                expected_replicas=replicas, endpoints=redis_nodes)
         self._closers.append(poller.close)
         self._poller("sentinel-poll", poller.poll)
 

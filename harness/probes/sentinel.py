@@ -124,8 +124,12 @@ class SentinelPoller:
     def __init__(self, sentinels: Mapping[str, tuple[str, int]], recorder: StateRecorder, *,
                  names: Mapping[str, str], master: str, expected_replicas: int,
                  timeout: float = 0.3,
-                 connect: Callable[[str, int], redis.Redis] | None = None) -> None:
+                 connect: Callable[[str, int], redis.Redis] | None = None,
+                 endpoints: Mapping[str, tuple[str, int]] | None = None) -> None:
         self._rec, self._names, self._master = recorder, names, master
+        # service name -> where the harness reaches it (docker: the published port, not the
+        # service-name address Sentinel reports)
+        self._endpoints = dict(endpoints or {})
         self._expected = expected_replicas
         self._connect = connect or (lambda h, p: client(h, p, timeout=timeout))
         self._clients = {name: self._connect(h, p) for name, (h, p) in sentinels.items()}
@@ -165,11 +169,15 @@ class SentinelPoller:
         self._replication(master)
 
     def _replication(self, master: str) -> None:
-        addr = next((a for a, n in self._names.items() if n == master), master)
-        c = self._redis.get(addr)
-        if c is None:
+        if master in self._endpoints:
+            host, port_n = self._endpoints[master]
+        else:
+            addr = next((a for a, n in self._names.items() if n == master), master)
             host, _, port = addr.rpartition(":")
-            c = self._redis[addr] = self._connect(host, int(port))
+            port_n = int(port)
+        c = self._redis.get(f"{host}:{port_n}")
+        if c is None:
+            c = self._redis[f"{host}:{port_n}"] = self._connect(host, port_n)
         try:
             info = c.info("replication")
         except _CONN_ERRORS as exc:

@@ -21,6 +21,7 @@ import pytest
 
 from harness.errors import UnsupportedFault
 from harness.faults import build_fault, heal_all
+from harness.probes import Observers
 from harness.simulators.control import ProviderControlClient
 from harness.stack import ProcessProbe, available_substrates, open_stack
 from harness.stack.docker import DockerStack, docker_problem
@@ -168,6 +169,25 @@ def test_sentinel_fails_over_when_the_master_dies(healed: DockerStack) -> None:
     _eventually("Sentinel promotes a replica",
                 lambda: s.roles("redis-master") not in ([], [old]), timeout=30)
     s.start(old)
+
+
+def test_observers_name_every_server_and_see_replication_healthy(stack: DockerStack) -> None:
+    """On docker, Sentinel reports the servers by service name and container port
+    (``redis-az-a:6379``), which the harness cannot reach: the observers must still name each
+    instance after its service and read replication through the published port, or a run's
+    recovery and "redundant" milestone can never be measured (a permanently unhealthy
+    ``redis/replication`` subject)."""
+    tl = Timeline()
+    redis_names = {s.name for s in stack.topology.of_kind(Kind.REDIS)}
+    with Observers(stack, tl, interval_s=0.2) as obs:
+        _eventually("replication observed and every observed subject healthy",
+                    lambda: "redis/replication" in obs.subjects()
+                    and all(h for _, h in obs.subjects().values()), timeout=30)
+        subjects = obs.subjects()
+    assert subjects["redis/replication"][1], subjects["redis/replication"]
+    assert "replicas_online=2" in subjects["redis/replication"][0]
+    seen = {k.rsplit("/", 1)[1] for k in subjects if k.startswith("sentinel/mymaster/")}
+    assert seen == redis_names, seen
 
 
 def test_toxiproxy_and_providers_answer(stack: DockerStack) -> None:
