@@ -142,7 +142,7 @@ class Observers:
             if svc.kind in (Kind.REDIS, Kind.SENTINEL) and "main" in svc.endpoints:
                 names[svc.endpoint("main").address] = svc.name
                 if peered:
-                    host, port = self.stack.peer_address(svc.name)  # type: ignore[attr-defined]
+                    host, port = self.stack.peer_address(svc.name)
                     names[f"{host}:{port}"] = svc.name
         return names
 
