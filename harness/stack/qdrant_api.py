@@ -7,8 +7,15 @@ from __future__ import annotations
 
 import httpx
 
-__all__ = ["COLLECTION", "EMBED_DIM", "REPLICATION", "SHARDS", "WRITE_CONSISTENCY",
-           "app_qdrant_env", "create_collection"]
+__all__ = ["COLLECTION", "EMBED_DIM", "QDRANT_IMAGE", "REPLICATION", "SHARDS", "TESTED_VERSION",
+           "WRITE_CONSISTENCY", "app_qdrant_env", "create_collection"]
+
+#: The Qdrant server version this project tests, on every substrate: the compose image tag, the
+#: image the docker substrate looks for, and the binary the local cluster mode was measured
+#: with; qdrant-client is pinned in scripts/constraints.txt (tests/unit/test_qdrant_versions.py
+#: keeps them one).
+TESTED_VERSION = "1.19.0"
+QDRANT_IMAGE = f"qdrant/qdrant:v{TESTED_VERSION}"
 
 COLLECTION = "kb"
 SHARDS = 3

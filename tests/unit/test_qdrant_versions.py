@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.stack.local.qdrant import TESTED_VERSION, binary_version, client_compatibility
+from harness.stack.docker.lifecycle import vector_tier
+from harness.stack.local.qdrant import binary_version, client_compatibility
+from harness.stack.qdrant_api import QDRANT_IMAGE, TESTED_VERSION
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -28,6 +30,36 @@ def test_compose_image_is_the_tested_version_and_the_client_pin_is_compatible() 
     ok, why = client_compatibility(TESTED_VERSION, _client_pin())
     assert ok, why
     assert f"qdrant/qdrant:v{TESTED_VERSION}" in (ROOT / "docs/docker.md").read_text()
+
+
+def test_every_qdrant_image_named_anywhere_is_the_tested_version() -> None:
+    """The docker substrate once looked for v1.17.0 while compose ran v1.19.0: a user who pulled
+    the compose image got the embedded tier, and one who pulled the documented tag got a
+    cluster whose image compose could not pull offline."""
+    files = [ROOT / "docker-compose.ha.yml", ROOT / "README.md", *(ROOT / "docs").glob("*.md"),
+             *(ROOT / "harness").rglob("*.py"), *(ROOT / "scripts").glob("*")]
+    tags = {(str(f.relative_to(ROOT)), t) for f in files if f.is_file()
+            for t in re.findall(r"qdrant/qdrant:v(\d+\.\d+\.\d+)", f.read_text())}
+    assert tags and all(t == TESTED_VERSION for _, t in tags), sorted(tags)
+    assert f"qdrant/qdrant:v{TESTED_VERSION}" == QDRANT_IMAGE
+
+
+def test_the_docker_substrate_looks_for_the_compose_image() -> None:
+    class _Engine:  # an engine that has exactly the tested image
+        class images:
+            @staticmethod
+            def get(name: str) -> str:
+                if name != QDRANT_IMAGE:
+                    raise LookupError(name)
+                return name
+
+    old = os.environ.pop("CHAOS_QDRANT_IMAGE", None)
+    try:
+        cluster, why = vector_tier(_Engine())
+    finally:
+        if old is not None:
+            os.environ["CHAOS_QDRANT_IMAGE"] = old
+    assert cluster and QDRANT_IMAGE in why
 
 
 @pytest.mark.parametrize(("server", "client", "ok"), [

@@ -26,6 +26,7 @@ from harness.stack.docker.configs import write_config_dir
 from harness.stack.docker.engine import docker_client, docker_problem
 from harness.stack.docker.record import DockerRun, default_run_dir, load_run, run_files
 from harness.stack.docker.stack import DockerStack, make_docker_stack
+from harness.stack.qdrant_api import QDRANT_IMAGE
 from harness.stack.signals import interrupts_as_keyboard
 from harness.timeline import Timeline
 
@@ -41,7 +42,7 @@ _IMAGE_VARS = ("CHAOS_APP_IMAGE", "CHAOS_SIMULATOR_IMAGE", "CHAOS_REDIS_IMAGE",
 #: what docker-compose.ha.yml uses when the variables are unset
 _DEFAULT_IMAGES = {"CHAOS_APP_IMAGE": "chaos-harness-app:local",
                    "CHAOS_SIMULATOR_IMAGE": "chaos-harness-simulator:local",
-                   "CHAOS_QDRANT_IMAGE": "qdrant/qdrant:v1.17.0"}
+                   "CHAOS_QDRANT_IMAGE": QDRANT_IMAGE}
 
 
 def _has_image(client: Any, name: str) -> bool:

@@ -29,6 +29,7 @@ from harness.stack.qdrant_api import (
     COLLECTION,
     REPLICATION,
     SHARDS,
+    TESTED_VERSION,
     app_qdrant_env,
     create_collection,
 )
@@ -38,9 +39,6 @@ __all__ = ["COLLECTION", "TESTED_VERSION", "QdrantClusterMixin", "app_qdrant_env
            "binary_version", "client_compatibility", "collection_problem",
            "create_collection", "qdrant_binary"]
 
-#: The Qdrant server version this project tests (the compose image tag, and the binary the
-#: local cluster mode was measured with); qdrant-client is pinned in scripts/constraints.txt.
-TESTED_VERSION = "1.19.0"
 _VERSION = re.compile(r"(\d+)\.(\d+)\.(\d+)")
 
 
