@@ -15,6 +15,7 @@ from harness.stack.base import QdrantCluster
 from harness.stack.docker import configs, layout, lifecycle
 from harness.stack.docker.record import DockerRun
 from harness.stack.docker.stack import DockerClusterStack, DockerStack, make_docker_stack
+from harness.stack.qdrant_api import QDRANT_IMAGE
 from harness.topology import Kind
 
 
@@ -36,8 +37,10 @@ class _Client:
 def test_cluster_only_with_a_qdrant_image(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("CHAOS_QDRANT_IMAGE", raising=False)
     cluster, why = lifecycle.vector_tier(_Client())
-    assert not cluster and "embedded" in why and "qdrant/qdrant:v1.17.0" in why
-    assert lifecycle.vector_tier(_Client("qdrant/qdrant:v1.17.0"))[0]
+    assert not cluster and "embedded" in why and QDRANT_IMAGE in why
+    # the image compose runs (docker-compose.ha.yml's default), no other tag
+    assert lifecycle.vector_tier(_Client(QDRANT_IMAGE))[0]
+    assert not lifecycle.vector_tier(_Client("qdrant/qdrant:v1.17.0"))[0]
     monkeypatch.setenv("CHAOS_QDRANT_IMAGE", "chaos-harness-qdrant:local")
     assert lifecycle.vector_tier(_Client())[0]  # explicit: compose pulls or says why not
 

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from harness.stack.docker.lifecycle import vector_tier
 from harness.stack.local.qdrant import binary_version, client_compatibility
 from harness.stack.qdrant_api import QDRANT_IMAGE, TESTED_VERSION
 
@@ -42,24 +41,6 @@ def test_every_qdrant_image_named_anywhere_is_the_tested_version() -> None:
             for t in re.findall(r"qdrant/qdrant:v(\d+\.\d+\.\d+)", f.read_text())}
     assert tags and all(t == TESTED_VERSION for _, t in tags), sorted(tags)
     assert f"qdrant/qdrant:v{TESTED_VERSION}" == QDRANT_IMAGE
-
-
-def test_the_docker_substrate_looks_for_the_compose_image() -> None:
-    class _Engine:  # an engine that has exactly the tested image
-        class images:
-            @staticmethod
-            def get(name: str) -> str:
-                if name != QDRANT_IMAGE:
-                    raise LookupError(name)
-                return name
-
-    old = os.environ.pop("CHAOS_QDRANT_IMAGE", None)
-    try:
-        cluster, why = vector_tier(_Engine())
-    finally:
-        if old is not None:
-            os.environ["CHAOS_QDRANT_IMAGE"] = old
-    assert cluster and QDRANT_IMAGE in why
 
 
 @pytest.mark.parametrize(("server", "client", "ok"), [
