@@ -35,6 +35,14 @@ have() {  # have IMAGE RECIPE -> the image exists with this recipe label
   [ "$(docker image inspect -f "{{index .Config.Labels \"$LABEL\"}}" "$1" 2>/dev/null)" = "$2" ]
 }
 image_id() { docker image inspect -f '{{.Id}}' "$1"; }
+# A rebuild moves the tag to a new image; the image it replaced (ours: it had the tag) is removed
+# then, so repeated set-ups after source changes do not pile up ~500 MB of untagged images each.
+# `docker image rm` by ID refuses an image a container still uses or another tag still names.
+drop_replaced() {  # drop_replaced OLD_ID TAG
+  local old="$1" tag="$2"
+  [ -n "$old" ] && [ "$old" != "$(image_id "$tag" 2>/dev/null)" ] || return 0
+  docker image rm "$old" >/dev/null 2>&1 && say "removed the image $tag replaced (${old:7:12})" || true
+}
 
 docker info >/dev/null 2>&1 || { say "no Docker engine answers; nothing built"; exit 1; }
 mkdir -p "$CACHE"
@@ -63,7 +71,9 @@ build() {  # build TAG RECIPE CONTEXT [docker build args...]
   local tag="$1" recipe="$2" ctx="$3"; shift 3
   if have "$tag" "$recipe"; then return; fi
   say "building $tag"
+  local old; old="$(image_id "$tag" 2>/dev/null || true)"
   docker build -q --label "$LABEL=$recipe" -t "$tag" "$@" "$ctx" >/dev/null
+  drop_replaced "$old" "$tag"
 }
 
 # 2. HAProxy and Toxiproxy on the base ----------------------------------------------------------
@@ -133,11 +143,13 @@ if ! have chaos-harness-app:local "$src_hash" || ! have chaos-harness-simulator:
     || cp -a "$wheels" "$ROOT/.image-wheels"
   trap 'rm -rf "$ROOT/.image-wheels"' EXIT
   for target in app simulator; do
+    old="$(image_id "chaos-harness-$target:local" 2>/dev/null || true)"
     docker build -q --label "$LABEL=$src_hash" -t "chaos-harness-$target:local" \
       -f docker/harness.Dockerfile --target "$target" \
       --build-arg PYTHON_IMAGE=chaos-harness-base:local --build-arg WHEELS=.image-wheels \
       "$ROOT" >/dev/null
     say "built chaos-harness-$target:local"
+    drop_replaced "$old" "chaos-harness-$target:local"
   done
   rm -rf "$ROOT/.image-wheels"
   trap - EXIT
